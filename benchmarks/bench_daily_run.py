@@ -1,0 +1,195 @@
+"""``make bench``: one daily run at bank scale, stage by stage, against the floor.
+
+1. Generates (once, kept under ``var/bench/``) two business-day drops for 1,000,000
+   clients (about 10,000,000 positions): the first carries a year of rating history
+   (the backfill), the second is an ordinary day.
+2. Loads the backfill drop with ``votum run`` (nothing is sent: there is no dispatch
+   stage yet, and the circuit breaker would hold a year of changes anyway).
+3. Times ``votum run`` of the ordinary day in its own process: stage durations from its
+   JSON summary, wall time and peak memory (max RSS of the process) from outside.
+4. Times the same run on a drop with a single client: the fixed start-up cost
+   (interpreter, Prefect's temporary server, dbt's start).
+5. Times the floor: one hand-written DuckDB query computing the same change-by-client
+   result straight from the files (``benchmarks/floor_query.py``), in its own process.
+
+Prints a table and writes it to ``var/bench/results.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "var" / "bench"
+CLIENTS = int(os.environ.get("BENCH_CLIENTS", "1000000"))
+HISTORY_DAYS = 250
+START = date(2026, 11, 2)
+VOTUM = str(Path(sys.executable).parent / "votum")
+
+
+@dataclass
+class Measured:
+    seconds: float
+    peak_mb: float
+    output: str
+
+
+def _run(command: list[str], env: dict[str, str] | None = None) -> Measured:
+    """Run a child process; its wall time and its own peak RSS (children measured alone)."""
+    code = (
+        "import resource, subprocess, sys, json, time;"
+        "t = time.perf_counter();"
+        "p = subprocess.run(sys.argv[1:], capture_output=True, text=True);"
+        "s = time.perf_counter() - t;"
+        "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024;"
+        "sys.stderr.write(p.stderr);"
+        "print(json.dumps({'rc': p.returncode, 'seconds': s, 'peak_mb': peak, 'out': p.stdout}))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, *command],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+    if done.returncode != 0 or not done.stdout.strip():
+        raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-4000:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    if result["rc"] != 0:
+        raise SystemExit(f"{' '.join(command)} exited {result['rc']}:\n{done.stderr[-4000:]}")
+    return Measured(result["seconds"], result["peak_mb"], result["out"])
+
+
+def _generate(inbox: Path) -> list[Path]:
+    marker = inbox / f".generated-{CLIENTS}-{HISTORY_DAYS}"
+    if not marker.exists():
+        shutil.rmtree(inbox, ignore_errors=True)
+        print(f"generating {CLIENTS:,} clients with {HISTORY_DAYS} days of rating history ...")
+        measured = _run(
+            [
+                VOTUM,
+                "generate",
+                "--out",
+                str(inbox),
+                "--start",
+                START.isoformat(),
+                "--days",
+                "2",
+                "--clients",
+                str(CLIENTS),
+                "--seed",
+                "2026",
+                "--rating-history-days",
+                str(HISTORY_DAYS),
+            ]
+        )
+        print(
+            f"  {measured.output.strip()}\n  in {measured.seconds:.1f}s, peak {measured.peak_mb:,.0f} MB"
+        )
+        marker.touch()
+    return sorted(p for p in inbox.iterdir() if p.is_dir())
+
+
+def _single_client_copy(drops: list[Path], inbox: Path) -> None:
+    """The same drops cut down to one client: every file but the client-sized ones as is."""
+    shutil.rmtree(inbox, ignore_errors=True)
+    con = duckdb.connect()
+    client = con.execute(
+        f"SELECT client_id FROM read_csv('{drops[0]}/holdings.csv', all_varchar = true) LIMIT 1"
+    ).fetchone()
+    assert client is not None
+    for drop in drops:
+        target = inbox / drop.name
+        target.mkdir(parents=True)
+        for path in drop.iterdir():
+            if path.name in {
+                "holdings.csv",
+                "clients.csv",
+                "crm_activities.csv",
+                "transactions.csv",
+            }:
+                con.execute(
+                    f"COPY (SELECT * FROM read_csv('{path}', all_varchar = true) "
+                    f"WHERE client_id = '{client[0]}') TO '{target / path.name}' (HEADER)"
+                )
+            else:
+                shutil.copy(path, target / path.name)
+
+
+def _daily(home: Path, inbox: Path, drops: list[Path]) -> tuple[Measured, dict[str, object]]:
+    shutil.rmtree(home, ignore_errors=True)
+    env = {"VOTUM_HOME": str(home)}
+    _run([VOTUM, "run", "--date", drops[0].name, "--inbox", str(inbox), "--json"], env)
+    measured = _run([VOTUM, "run", "--date", drops[1].name, "--inbox", str(inbox), "--json"], env)
+    return measured, json.loads(measured.output.strip().splitlines()[-1])
+
+
+def main() -> None:
+    inbox = BENCH / "inbox"
+    drops = _generate(inbox)
+    holdings_mb = (drops[1] / "holdings.csv").stat().st_size / 1e6
+
+    print("backfill, then the daily run at scale ...")
+    big, big_summary = _daily(BENCH / "home", inbox, drops)
+    print("the same on a single-client drop (start-up cost) ...")
+    _single_client_copy(drops, BENCH / "inbox-one-client")
+    small, small_summary = _daily(BENCH / "home-one-client", BENCH / "inbox-one-client", drops)
+
+    print("the floor ...")
+    floor_runs = [
+        _run([sys.executable, "-m", "benchmarks.floor_query", str(drops[0]), str(drops[1])])
+        for _ in range(3)
+    ]
+    floor = min(floor_runs, key=lambda m: m.seconds)
+    floor_result = json.loads(floor.output)
+
+    stages = big_summary["stage_seconds"]
+    small_stages = small_summary["stage_seconds"]
+    assert isinstance(stages, dict) and isinstance(small_stages, dict)
+    data_dependent = big.seconds - small.seconds
+    rows = big_summary["affected_positions"]
+    lines = [
+        f"# votum bench: one daily run, {CLIENTS:,} clients",
+        "",
+        f"Drop: {big_summary['rows_loaded']} ({holdings_mb:,.0f} MB holdings.csv); "
+        f"{big_summary['changes']} rating changes, {rows:,} affected client positions "
+        f"(floor query: {floor_result['rows']:,}).",
+        "",
+        "| measure | seconds | peak RSS MB |",
+        "|---|---:|---:|",
+        f"| `votum run`, whole process | {big.seconds:.1f} | {big.peak_mb:,.0f} |",
+        *(f"| - stage {k} | {v:.2f} | |" for k, v in stages.items()),
+        f"| `votum run` on a one-client drop (start-up cost) | {small.seconds:.1f} | {small.peak_mb:,.0f} |",
+        *(f"| - stage {k} | {v:.2f} | |" for k, v in small_stages.items()),
+        f"| data-dependent time (difference) | {data_dependent:.1f} | |",
+        f"| floor: one DuckDB query from the CSV files (best of 3) | {floor.seconds:.2f} | {floor.peak_mb:,.0f} |",
+        "",
+        f"**Ratio data-dependent / floor: {data_dependent / floor.seconds:.1f}x** (target <= 3x); "
+        f"whole run {big.seconds:.1f}s (target < 20s); peak {big.peak_mb:,.0f} MB (target < 2,048 MB).",
+    ]
+    report = "\n".join(lines)
+    (BENCH / "results.md").write_text(report + "\n", encoding="utf-8")
+    print()
+    print(report)
+    if rows != floor_result["rows"]:
+        raise SystemExit("the run and the floor disagree on the affected positions")
+
+
+if __name__ == "__main__":
+    started = time.perf_counter()
+    main()
+    print(
+        f"\n(bench took {time.perf_counter() - started:.0f}s; max child RSS "
+        f"{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:,.0f} MB)"
+    )

@@ -1,0 +1,25 @@
+{#
+    True when the text is a deliverable-looking address: one @, a local part of the
+    usual characters without leading, trailing or double dots, and a domain with at
+    least one dot and a letter-only top-level domain. No whitespace, so no CR or LF can
+    reach a mail header. Regular-expression matching is engine-specific.
+#}
+{% macro email_pattern() -%}
+    ^[A-Za-z0-9!#$%&*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&*+/=?^_`{|}~-]+)*@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}$
+{%- endmacro %}
+
+{% macro is_valid_email(expression) -%}
+    {{ return(adapter.dispatch('is_valid_email', 'votum')(expression)) }}
+{%- endmacro %}
+
+{% macro default__is_valid_email(expression) -%}
+    coalesce(regexp_full_match({{ expression }}, '{{ email_pattern() }}'), false)
+{%- endmacro %}
+
+{% macro postgres__is_valid_email(expression) -%}
+    coalesce({{ expression }} ~ '{{ email_pattern() }}', false)
+{%- endmacro %}
+
+{% macro spark__is_valid_email(expression) -%}
+    coalesce({{ expression }} rlike '{{ email_pattern() }}', false)
+{%- endmacro %}

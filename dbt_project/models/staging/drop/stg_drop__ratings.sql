@@ -1,0 +1,25 @@
+with
+
+source as (
+
+    select * from {{ source('drop', 'ratings') }}
+
+),
+
+renamed as (
+
+    select
+        isin,
+        trim(security_name) as security_name,
+        rating as rating_label,
+        {{ parse_timestamp('rated_at') }} as rated_at,
+        trim(analyst) as analyst,
+        cast(target_price as decimal(18, 4)) as target_price,
+        upper(trim(currency)) as currency,
+        _drop_date as drop_date,
+        _source_file as source_file
+    from source
+
+)
+
+select * from renamed

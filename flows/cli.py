@@ -1,0 +1,141 @@
+"""The ``votum`` command: parses arguments, calls the flows, prints results.
+
+Prefect reads its settings when first imported, so the flows are imported only after
+the settings have pointed Prefect at ``VOTUM_HOME`` (see
+:meth:`flows.settings.Settings.apply_runtime_environment`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from rich.console import Console
+
+from flows.errors import VotumError
+from flows.settings import Settings, get_settings
+
+BANK_TIMEZONE = ZoneInfo("Europe/Berlin")
+console = Console(highlight=False)
+error_console = Console(stderr=True, highlight=False)
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from exc
+
+
+def _today_in_berlin() -> date:
+    return datetime.now(BANK_TIMEZONE).date()
+
+
+def _command_run(args: argparse.Namespace, settings: Settings) -> int:
+    from flows.day_summary import format_summary, summary_as_dict
+    from flows.pipeline import daily_run
+
+    run_date: date = args.date or _today_in_berlin()
+    summary = daily_run(run_date=run_date, inbox=args.inbox, full_refresh=args.full_refresh)
+    if args.json:
+        print(json.dumps(summary_as_dict(summary)))
+    else:
+        console.print(format_summary(summary))
+        console.print(f"marts: {settings.warehouse_path}")
+    return 0
+
+
+def _command_generate(args: argparse.Namespace, settings: Settings) -> int:
+    from flows.demo.generate import generate_drops
+
+    summary = generate_drops(
+        out_dir=args.out,
+        start=args.start,
+        days=args.days,
+        clients=args.clients,
+        seed=args.seed,
+        rating_history_days=args.rating_history_days,
+        file_format=args.format,
+        progress=sys.stderr.isatty(),
+    )
+    first, last = summary.drop_dates[0], summary.drop_dates[-1]
+    console.print(
+        f"wrote {len(summary.drop_dates)} drops ({first} to {last}) to {summary.out_dir}: "
+        f"{summary.clients:,} clients, {summary.advisors:,} advisors in "
+        f"{summary.branches:,} branches, {summary.covered_isins:,} rated ISINs, "
+        f"{summary.positions_last_day:,} positions on the last day, "
+        f"{summary.rating_changes:,} rating changes"
+    )
+    return 0
+
+
+def _command_demo(args: argparse.Namespace, settings: Settings) -> int:
+    # The demo prints its own table; Prefect's per-run chatter would drown it.
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    from flows.demo.run_demo import run_demo
+
+    run_demo(settings, days=args.days, clients=args.clients, seed=args.seed, console=console)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="votum",
+        description="Rating changes to clients, worklists to advisors, adoption to managers.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run one business day: ingest the drop, build the marts")
+    run.add_argument("--date", type=_date, help="business day YYYY-MM-DD (default: today, Berlin)")
+    run.add_argument(
+        "--inbox", type=Path, required=True, help="folder holding the drops <inbox>/<YYYY-MM-DD>/"
+    )
+    run.add_argument(
+        "--full-refresh", action="store_true", help="rebuild incremental models from scratch"
+    )
+    run.add_argument("--json", action="store_true", help="print the day's summary as JSON")
+    run.set_defaults(handler=_command_run)
+
+    generate = commands.add_parser("generate", help="write realistic synthetic drops")
+    generate.add_argument("--out", type=Path, required=True, help="folder to write drops into")
+    generate.add_argument("--start", type=_date, required=True, help="first day YYYY-MM-DD")
+    generate.add_argument("--days", type=int, required=True, help="number of business-day drops")
+    generate.add_argument("--clients", type=int, required=True, help="number of clients")
+    generate.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    generate.add_argument(
+        "--rating-history-days",
+        type=int,
+        default=0,
+        help="business days of rating history to put into the first drop",
+    )
+    generate.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    generate.set_defaults(handler=_command_generate)
+
+    demo = commands.add_parser("demo", help="generate a few weeks of drops and run them end to end")
+    demo.add_argument("--days", type=int, default=20, help="business days (default 20)")
+    demo.add_argument("--clients", type=int, default=2000, help="clients (default 2000)")
+    demo.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    demo.set_defaults(handler=_command_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = get_settings()
+        settings.apply_runtime_environment()
+        code: int = args.handler(args, settings)
+        return code
+    except VotumError as exc:
+        error_console.print(f"[bold red]votum {args.command} failed:[/] {exc}")
+        return exc.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""What one business day's run did, for the terminal and the logs: rows per file,
+changes found and clients affected. Counts only: no client personal data."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date
+
+import duckdb
+
+from flows.ingest.loader import DropLoad
+
+
+@dataclass(frozen=True)
+class DaySummary:
+    run_date: date
+    rows_loaded: dict[str, int]
+    rows_rejected: dict[str, int]
+    unchanged_files: tuple[str, ...]
+    upgrades: int
+    downgrades: int
+    initiations: int
+    affected_clients: int
+    affected_positions: int
+    eligible_clients: int
+    ineligible_by_reason: dict[str, int] = field(default_factory=dict)
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def changes(self) -> int:
+        return self.upgrades + self.downgrades
+
+
+def summarize_day(con: duckdb.DuckDBPyConnection, load: DropLoad) -> DaySummary:
+    """Read the day's figures from the marts just built."""
+    day = load.drop_date
+    changes = dict(
+        con.execute(
+            """
+            SELECT change_type, count(*) FROM fct_rating_changes
+            WHERE business_day = ? GROUP BY 1
+            """,
+            [day],
+        ).fetchall()
+    )
+    affected = con.execute(
+        """
+        SELECT count(DISTINCT client_id), count(*),
+               count(DISTINCT client_id) FILTER (WHERE notify_eligible)
+        FROM fct_client_rating_changes WHERE business_day = ?
+        """,
+        [day],
+    ).fetchone()
+    reasons = dict(
+        con.execute(
+            """
+            SELECT ineligible_reason, count(DISTINCT client_id) FROM fct_client_rating_changes
+            WHERE business_day = ? AND NOT notify_eligible GROUP BY 1 ORDER BY 1
+            """,
+            [day],
+        ).fetchall()
+    )
+    clients, positions, eligible = affected if affected else (0, 0, 0)
+    return DaySummary(
+        run_date=day,
+        rows_loaded={f.file_kind: f.rows_loaded for f in load.files},
+        rows_rejected={f.file_kind: f.rows_rejected for f in load.files if f.rows_rejected},
+        unchanged_files=tuple(f.file_name for f in load.files if f.unchanged),
+        upgrades=int(changes.get("upgrade", 0)),
+        downgrades=int(changes.get("downgrade", 0)),
+        initiations=int(changes.get("initiation", 0)),
+        affected_clients=int(clients),
+        affected_positions=int(positions),
+        eligible_clients=int(eligible),
+        ineligible_by_reason={str(k): int(v) for k, v in reasons.items()},
+    )
+
+
+def summary_as_dict(summary: DaySummary) -> dict[str, object]:
+    """The summary as plain JSON-ready values (``votum run --json``)."""
+    data = asdict(summary)
+    data["run_date"] = summary.run_date.isoformat()
+    data["changes"] = summary.changes
+    return data
+
+
+def format_summary(summary: DaySummary) -> str:
+    """A few plain lines a data engineer can read in a terminal or a log."""
+    loaded = ", ".join(f"{kind} {rows:,}" for kind, rows in summary.rows_loaded.items())
+    lines = [
+        f"{summary.run_date.isoformat()}: loaded {loaded}",
+        f"  rating changes: {summary.upgrades} upgrades, {summary.downgrades} downgrades, "
+        f"{summary.initiations} initiations",
+        f"  affected clients: {summary.affected_clients:,} "
+        f"({summary.affected_positions:,} positions), {summary.eligible_clients:,} may be emailed",
+    ]
+    if summary.ineligible_by_reason:
+        reasons = ", ".join(f"{k} {v:,}" for k, v in summary.ineligible_by_reason.items())
+        lines.append(f"  to call instead: {reasons}")
+    if summary.rows_rejected:
+        rejected = ", ".join(f"{k} {v:,}" for k, v in summary.rows_rejected.items())
+        lines.append(f"  rows not readable (see raw.rejected_rows): {rejected}")
+    if summary.stage_seconds:
+        stages = ", ".join(f"{k} {v:.1f}s" for k, v in summary.stage_seconds.items())
+        lines.append(f"  stages: {stages}")
+    if summary.unchanged_files:
+        lines.append(f"  unchanged since last load: {', '.join(summary.unchanged_files)}")
+    return "\n".join(lines)

@@ -1,0 +1,106 @@
+"""``votum demo``: a new user's first run. Generates a few weeks of realistic drops under
+``VOTUM_HOME/demo/inbox``, runs every business day end to end as the daily flow would,
+and shows where the results are."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from rich.console import Console
+from rich.table import Table
+
+from flows.demo.generate import generate_drops
+from flows.pipeline import daily_run
+from flows.settings import Settings
+from flows.warehouse import open_warehouse
+
+DEMO_START = date(2026, 10, 1)
+
+
+def run_demo(
+    settings: Settings,
+    *,
+    days: int,
+    clients: int,
+    seed: int,
+    console: Console,
+    start: date = DEMO_START,
+) -> None:
+    inbox = settings.ensure_home() / "demo" / "inbox"
+    console.print(f"[bold]1/3[/] generating {days} business days of drops for {clients:,} clients")
+    generated = generate_drops(
+        out_dir=inbox, start=start, days=days, clients=clients, seed=seed, progress=False
+    )
+    console.print(
+        f"    {generated.advisors} advisors in {generated.branches} branches, "
+        f"{generated.covered_isins} rated securities, {generated.rating_changes} rating changes"
+        f" -> {inbox}"
+    )
+    console.print("[bold]2/3[/] running the daily pipeline day by day")
+    table = Table("day", "upgrades", "downgrades", "affected clients", "may be emailed", "to call")
+    for run_date in generated.drop_dates:
+        summary = daily_run(run_date=run_date, inbox=inbox)
+        table.add_row(
+            run_date.isoformat(),
+            str(summary.upgrades),
+            str(summary.downgrades),
+            f"{summary.affected_clients:,}",
+            f"{summary.eligible_clients:,}",
+            f"{summary.affected_clients - summary.eligible_clients:,}",
+        )
+    console.print(table)
+    console.print("[bold]3/3[/] results")
+    _show_marts(settings, console)
+
+
+def _show_marts(settings: Settings, console: Console) -> None:
+    with open_warehouse(settings.warehouse_path, read_only=True) as con:
+        rows = con.execute(
+            """
+            SELECT business_day, client_id, advisor_id, security_name, previous_rating,
+                   new_rating, market_value_eur, portfolio_weight,
+                   coalesce(ineligible_reason, 'email') AS channel
+            FROM fct_client_rating_changes
+            ORDER BY business_day DESC, market_value_eur DESC
+            LIMIT 8
+            """
+        ).fetchall()
+        totals = con.execute(
+            """
+            SELECT (SELECT count(*) FROM fct_rating_changes WHERE change_type <> 'initiation'),
+                   (SELECT count(*) FROM fct_client_rating_changes),
+                   (SELECT count(*) FROM fct_client_rating_changes WHERE notify_eligible)
+            """
+        ).fetchone()
+    table = Table(
+        "day",
+        "client",
+        "advisor",
+        "security",
+        "rating",
+        "value EUR",
+        "weight",
+        "channel",
+        title="fct_client_rating_changes (largest positions of the latest day)",
+    )
+    for day, client, advisor, name, old, new, value, weight, channel in rows:
+        table.add_row(
+            str(day),
+            client,
+            str(advisor),
+            name,
+            f"{old} -> {new}",
+            f"{value:,.2f}",
+            f"{weight:.1%}" if weight is not None else "",
+            channel,
+        )
+    console.print(table)
+    changes, alerts, eligible = totals if totals else (0, 0, 0)
+    console.print(
+        f"{changes} rating changes, {alerts} client positions affected, {eligible} to be emailed.\n"
+        f"Marts (DuckDB): {settings.warehouse_path}\n"
+        "  main.fct_rating_changes, main.fct_client_rating_changes, main.dim_clients, ...\n"
+        f'Query them: .venv/bin/python -c "import duckdb; print(duckdb.connect('
+        f"'{settings.warehouse_path}', read_only=True).sql('from fct_client_rating_changes "
+        "limit 5'))\""
+    )

@@ -1,0 +1,1 @@
+"""Reading a drop folder and loading it into the raw tables of the warehouse."""

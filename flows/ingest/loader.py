@@ -1,0 +1,326 @@
+"""Loading one drop folder into the raw tables.
+
+All of a drop goes in one transaction: either every file of the drop is loaded or none
+is. Loading a drop again replaces that drop's rows (nothing is duplicated); a file
+whose content (SHA-256) is unchanged since it was last loaded is left as it is.
+Values that cannot be read as their column's type (``abc`` as a quantity, a row with
+too few fields) are not loaded; they are kept in ``raw.rejected_rows`` with file, line,
+column and the row as it came, and counted in the result.
+"""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+
+from flows.errors import DropError, MalformedFileError
+from flows.ingest.drop_files import DROP_FILES, LINEAGE_COLUMNS, TEXT, DropFile
+from flows.ingest.reader import (
+    SourceFile,
+    find_source_file,
+    inspect_csv,
+    inspect_parquet,
+    sha256_of,
+)
+from flows.warehouse import ensure_raw_schema
+
+# Bump when the way files are read changes, so that unchanged files are read again.
+LOADER_VERSION = 1
+_DROP_FOLDER = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+@dataclass(frozen=True)
+class FileLoad:
+    file_kind: str
+    file_name: str
+    file_format: str
+    sha256: str
+    rows_loaded: int
+    rows_rejected: int
+    unchanged: bool = False
+
+
+@dataclass(frozen=True)
+class DropLoad:
+    drop_date: date
+    drop_dir: Path
+    files: tuple[FileLoad, ...] = field(default_factory=tuple)
+
+    def rows_loaded(self, kind: str) -> int:
+        return sum(f.rows_loaded for f in self.files if f.file_kind == kind)
+
+    @property
+    def rows_rejected(self) -> int:
+        return sum(f.rows_rejected for f in self.files)
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def drop_dir_for(inbox: Path, drop_date: date) -> Path:
+    return inbox / drop_date.isoformat()
+
+
+def inspect_drop(con: duckdb.DuckDBPyConnection, drop_dir: Path) -> list[SourceFile]:
+    """Find and check every file of the drop (names, columns) before anything loads."""
+    if not drop_dir.is_dir():
+        raise DropError(f"Drop folder {drop_dir} does not exist (expected <inbox>/YYYY-MM-DD/).")
+    sources: list[SourceFile] = []
+    for drop_file in DROP_FILES:
+        path = find_source_file(drop_dir, drop_file)
+        if path is None:
+            continue
+        if path.suffix == ".parquet":
+            try:
+                described = con.execute(
+                    f"DESCRIBE SELECT * FROM read_parquet({_sql_string(str(path))})"
+                ).fetchall()
+            except duckdb.Error as exc:
+                raise MalformedFileError(
+                    f"{path.name}: not a readable Parquet file ({exc})."
+                ) from exc
+            sources.append(inspect_parquet(drop_file, path, [str(row[0]) for row in described]))
+        else:
+            sources.append(inspect_csv(drop_file, path))
+    return sources
+
+
+def _csv_scan(source: SourceFile, rejects: str) -> str:
+    """A ``read_csv`` call that reads ``source`` exactly as inspected."""
+    types = {c.name: c.type for c in source.drop_file.columns}
+    columns = []
+    for position, name in enumerate(source.header):
+        alias = name if name in types else f"_extra_{position}"
+        columns.append(f"{_sql_string(alias)}: {_sql_string(types.get(name, TEXT))}")
+    options = [
+        "header = true",
+        "auto_detect = false",
+        f"delim = {_sql_string(source.delimiter)}",
+        "quote = '\"'",
+        "escape = '\"'",
+        f"columns = {{{', '.join(columns)}}}",
+        "store_rejects = true",
+        f"rejects_table = {_sql_string(rejects)}",
+        f"rejects_scan = {_sql_string(rejects + '_scan')}",
+    ]
+    if source.decimal_comma:
+        options += ["decimal_separator = ','", "thousands = '.'"]
+    return f"read_csv({_sql_string(str(source.path))}, {', '.join(options)})"
+
+
+def _lineage_values(drop_date: date, source: SourceFile) -> list[str]:
+    return [f"DATE {_sql_string(drop_date.isoformat())}", _sql_string(source.name)]
+
+
+def _insert_csv(
+    con: duckdb.DuckDBPyConnection, source: SourceFile, drop_date: date
+) -> tuple[int, int]:
+    drop_file = source.drop_file
+    rejects = f"votum_rejects_{drop_file.name}"
+    selected = [
+        f'"{c.name}"' if c.name in source.header else f"CAST(NULL AS {c.type})"
+        for c in drop_file.columns
+    ]
+    target = [f'"{c.name}"' for c in drop_file.columns] + [n for n, _ in LINEAGE_COLUMNS]
+    values = selected + _lineage_values(drop_date, source)
+    loaded = con.execute(
+        f"INSERT INTO {drop_file.table} ({', '.join(target)}) "
+        f"SELECT {', '.join(values)} FROM {_csv_scan(source, rejects)}"
+    ).fetchone()
+    # One row per fault: a line with two unreadable values is listed twice.
+    con.execute(
+        f"""
+        INSERT INTO raw.rejected_rows
+        SELECT DATE {_sql_string(drop_date.isoformat())}, {_sql_string(drop_file.name)},
+               {_sql_string(source.name)}, line, column_name, CAST(error_type AS VARCHAR),
+               error_message, csv_line
+        FROM {rejects}
+        """
+    )
+    rejected = con.execute(f"SELECT count(DISTINCT line) FROM {rejects}").fetchone()
+    con.execute(f"DROP TABLE IF EXISTS {rejects}")
+    con.execute(f"DROP TABLE IF EXISTS {rejects}_scan")
+    return (int(loaded[0]) if loaded else 0, int(rejected[0]) if rejected else 0)
+
+
+def _insert_parquet(
+    con: duckdb.DuckDBPyConnection, source: SourceFile, drop_date: date
+) -> tuple[int, int]:
+    drop_file = source.drop_file
+    scan = f"read_parquet({_sql_string(str(source.path))}, file_row_number = true)"
+    # Parquet columns may be named in any case; select them by their own names.
+    actual = {name.lower(): name for name in _parquet_names(con, source)}
+    casts = {
+        c.name: (
+            f'TRY_CAST("{actual[c.name]}" AS {c.type})'
+            if c.name in actual
+            else f"CAST(NULL AS {c.type})"
+        )
+        for c in drop_file.columns
+    }
+    failures = [
+        (c.name, f'"{actual[c.name]}" IS NOT NULL AND {casts[c.name]} IS NULL')
+        for c in drop_file.columns
+        if c.name in actual
+    ]
+    bad_row = " OR ".join(f"({cond})" for _, cond in failures) or "false"
+    raw_row = (
+        "to_json(struct_pack("
+        + ", ".join(
+            f'"{c.name}" := "{actual[c.name]}"' for c in drop_file.columns if c.name in actual
+        )
+        + "))"
+    )
+    first_bad_column = (
+        "CASE "
+        + " ".join(f"WHEN {cond} THEN {_sql_string(name)}" for name, cond in failures)
+        + " END"
+        if failures
+        else "NULL"
+    )
+    target = [f'"{c.name}"' for c in drop_file.columns] + [n for n, _ in LINEAGE_COLUMNS]
+    values = [casts[c.name] for c in drop_file.columns] + _lineage_values(drop_date, source)
+    loaded = con.execute(
+        f"INSERT INTO {drop_file.table} ({', '.join(target)}) "
+        f"SELECT {', '.join(values)} FROM {scan} WHERE NOT ({bad_row})"
+    ).fetchone()
+    rejected = con.execute(
+        f"""
+        INSERT INTO raw.rejected_rows
+        SELECT DATE {_sql_string(drop_date.isoformat())}, {_sql_string(drop_file.name)},
+               {_sql_string(source.name)}, file_row_number + 1, {first_bad_column}, 'CAST',
+               'Error when converting column "' || {first_bad_column} || '" to its type',
+               CAST({raw_row} AS VARCHAR)
+        FROM {scan} WHERE {bad_row}
+        """
+    ).fetchone()
+    return (int(loaded[0]) if loaded else 0, int(rejected[0]) if rejected else 0)
+
+
+def _parquet_names(con: duckdb.DuckDBPyConnection, source: SourceFile) -> list[str]:
+    rows = con.execute(
+        f"DESCRIBE SELECT * FROM read_parquet({_sql_string(str(source.path))})"
+    ).fetchall()
+    return [str(r[0]).strip() for r in rows]
+
+
+def _forget_file(con: duckdb.DuckDBPyConnection, drop_file: DropFile, drop_date: date) -> None:
+    day = _sql_string(drop_date.isoformat())
+    con.execute(f"DELETE FROM {drop_file.table} WHERE _drop_date = DATE {day}")
+    con.execute(
+        f"DELETE FROM raw.rejected_rows WHERE drop_date = DATE {day} AND file_kind = ?",
+        [drop_file.name],
+    )
+    con.execute(
+        f"DELETE FROM raw.drop_files WHERE drop_date = DATE {day} AND file_kind = ?",
+        [drop_file.name],
+    )
+
+
+def _previous_load(
+    con: duckdb.DuckDBPyConnection, drop_file: DropFile, drop_date: date, source: SourceFile
+) -> tuple[str, int, int] | None:
+    """sha256, rows loaded and rejected of the same file loaded before by this loader."""
+    row = con.execute(
+        """
+        SELECT sha256, rows_loaded, rows_rejected FROM raw.drop_files
+        WHERE drop_date = ? AND file_kind = ? AND file_name = ? AND size_bytes = ?
+          AND loader_version = ?
+        """,
+        [drop_date, drop_file.name, source.name, source.path.stat().st_size, LOADER_VERSION],
+    ).fetchone()
+    return (str(row[0]), int(row[1]), int(row[2])) if row else None
+
+
+def _prune_holdings(con: duckdb.DuckDBPyConnection, keep_drops: int) -> None:
+    """Keep the newest ``keep_drops`` holdings snapshots in the raw layer."""
+    con.execute(
+        """
+        DELETE FROM raw.holdings WHERE _drop_date < (
+            SELECT min(drop_date) FROM (
+                SELECT drop_date FROM raw.drop_files WHERE file_kind = 'holdings'
+                ORDER BY drop_date DESC LIMIT ?
+            )
+        ) AND (SELECT count(*) FROM raw.drop_files WHERE file_kind = 'holdings') > ?
+        """,
+        [keep_drops, keep_drops],
+    )
+
+
+def load_drop(
+    con: duckdb.DuckDBPyConnection,
+    drop_dir: Path,
+    drop_date: date,
+    *,
+    holdings_retention_drops: int = 30,
+) -> DropLoad:
+    """Load the drop in ``drop_dir`` (for business day ``drop_date``) into ``raw.*``."""
+    if not _DROP_FOLDER.match(drop_dir.name):
+        raise DropError(f"{drop_dir}: a drop folder is named after its date, YYYY-MM-DD.")
+    ensure_raw_schema(con)
+    sources = inspect_drop(con, drop_dir)
+    loads: list[FileLoad] = []
+    # Hashing a large file takes a few tenths of a second: it runs beside the load.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        hashes = {s.path: pool.submit(sha256_of, s.path) for s in sources}
+        by_kind = {s.drop_file.name: s for s in sources}
+        con.execute("SET preserve_insertion_order = false")
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for drop_file in DROP_FILES:
+                source = by_kind.get(drop_file.name)
+                if source is None:
+                    _forget_file(con, drop_file, drop_date)
+                    continue
+                previous = _previous_load(con, drop_file, drop_date, source)
+                if previous is not None and previous[0] == hashes[source.path].result():
+                    sha, loaded, rejected = previous
+                    loads.append(
+                        FileLoad(
+                            drop_file.name,
+                            source.name,
+                            source.file_format,
+                            sha,
+                            loaded,
+                            rejected,
+                            True,
+                        )
+                    )
+                    continue
+                _forget_file(con, drop_file, drop_date)
+                insert = _insert_parquet if source.file_format == "parquet" else _insert_csv
+                try:
+                    loaded, rejected = insert(con, source, drop_date)
+                except duckdb.Error as exc:
+                    raise MalformedFileError(f"{source.name}: cannot be read: {exc}") from exc
+                sha = hashes[source.path].result()
+                con.execute(
+                    "INSERT INTO raw.drop_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        drop_date,
+                        drop_file.name,
+                        source.name,
+                        source.file_format,
+                        sha,
+                        source.path.stat().st_size,
+                        loaded,
+                        rejected,
+                        LOADER_VERSION,
+                        datetime.now(),
+                    ],
+                )
+                loads.append(
+                    FileLoad(drop_file.name, source.name, source.file_format, sha, loaded, rejected)
+                )
+            _prune_holdings(con, holdings_retention_drops)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    return DropLoad(drop_date, drop_dir, tuple(loads))

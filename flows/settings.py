@@ -1,0 +1,107 @@
+"""The one settings object. Every knob of votum is a ``VOTUM_*`` environment variable
+(a ``.env`` file in the working directory is read too); nothing else reads the
+environment for configuration.
+
+Everything a run writes lives under ``VOTUM_HOME`` (default ``./var``): the DuckDB
+warehouse, Prefect's home, dbt's target and logs, reports and the demo mailbox.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from flows.errors import ConfigurationError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="VOTUM_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    home: Path = Field(default=Path("./var"), description="Working folder of every run.")
+
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_security: Literal["none", "starttls", "ssl"] = "starttls"
+    mail_from: str = "research-alerts@bank.example"
+
+    sla_business_days: int = Field(default=2, ge=0, le=30)
+    max_change_share: float = Field(default=0.25, gt=0, le=1)
+    min_changed_isins: int = Field(
+        default=20, ge=0, description="The circuit breaker trips only from this many changes."
+    )
+
+    dbt_target: str = "duckdb"
+    dbt_project_dir: Path = PROJECT_ROOT / "dbt_project"
+    dbt_threads: int = Field(default=2, ge=1, le=64)
+
+    holdings_retention_drops: int = Field(
+        default=30,
+        ge=2,
+        description="Holdings snapshots kept in the raw layer (older drops are pruned).",
+    )
+
+    @cached_property
+    def home_dir(self) -> Path:
+        return self.home.expanduser().resolve()
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.home_dir / "warehouse.duckdb"
+
+    @property
+    def prefect_home(self) -> Path:
+        return self.home_dir / "prefect"
+
+    @property
+    def dbt_target_path(self) -> Path:
+        return self.home_dir / "dbt" / "target"
+
+    @property
+    def dbt_log_path(self) -> Path:
+        return self.home_dir / "dbt" / "logs"
+
+    def ensure_home(self) -> Path:
+        self.home_dir.mkdir(parents=True, exist_ok=True)
+        return self.home_dir
+
+    def apply_runtime_environment(self) -> None:
+        """Point Prefect at our working folder before Prefect is imported.
+
+        Prefect reads its settings when it is first imported, so the CLI calls this
+        before it imports the flows. Without a ``PREFECT_API_URL`` Prefect starts a
+        temporary local server for the process (SQLite under ``PREFECT_HOME``);
+        analytics stay off (otherwise telemetry errors appear on a closed network).
+        Values a user set explicitly are left alone.
+        """
+        self.ensure_home()
+        os.environ.setdefault("PREFECT_HOME", str(self.prefect_home))
+        os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+        os.environ.setdefault("DO_NOT_TRACK", "1")
+        os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+
+
+def get_settings() -> Settings:
+    """A fresh settings object from the current environment (and ``.env``)."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        # Name the variable and the rule, never the value: it may be a secret.
+        problems = "; ".join(
+            f"VOTUM_{'_'.join(str(p) for p in error['loc']).upper()}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise ConfigurationError(f"Invalid configuration: {problems}") from None

@@ -1,0 +1,84 @@
+"""Opening the DuckDB warehouse and the tables that Python owns (the raw layer).
+
+dbt owns every model; this module owns only what dbt reads from (``raw.*``) and, later,
+the ledgers. Only one process may write a DuckDB file at a time: a second writer gets a
+:class:`~flows.errors.WarehouseBusyError` naming the process that holds it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from flows.errors import WarehouseBusyError, WarehouseError
+from flows.ingest.drop_files import DROP_FILES, LINEAGE_COLUMNS
+
+_LOCK_HOLDER = re.compile(r"PID (\d+)")
+
+
+@contextmanager
+def open_warehouse(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to the warehouse file, closed on exit."""
+    if read_only and not path.exists():
+        raise WarehouseError(f"No warehouse at {path}: run `votum run` (or `votum demo`) first.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        message = str(exc)
+        if "lock" in message.lower():
+            holder = _LOCK_HOLDER.search(message)
+            who = f"process {holder.group(1)}" if holder else "another process"
+            raise WarehouseBusyError(
+                f"The warehouse {path} is in use by {who}; wait for that run to finish "
+                "(only one votum run may write the warehouse at a time)."
+            ) from exc
+        raise WarehouseError(f"Cannot open the warehouse {path}: {message}") from exc
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the raw layer if it is not there yet (idempotent)."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+    for drop_file in DROP_FILES:
+        columns = [f'"{c.name}" {c.type}' for c in drop_file.columns]
+        columns += [f"{name} {type_}" for name, type_ in LINEAGE_COLUMNS]
+        con.execute(f"CREATE TABLE IF NOT EXISTS {drop_file.table} ({', '.join(columns)})")
+    con.execute(
+        """
+        CREATE TABLE IF NOT EXISTS raw.drop_files (
+            drop_date DATE NOT NULL,
+            file_kind VARCHAR NOT NULL,
+            file_name VARCHAR NOT NULL,
+            file_format VARCHAR NOT NULL,
+            sha256 VARCHAR NOT NULL,
+            size_bytes BIGINT NOT NULL,
+            rows_loaded BIGINT NOT NULL,
+            rows_rejected BIGINT NOT NULL,
+            loader_version INTEGER NOT NULL,
+            loaded_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (drop_date, file_kind)
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE IF NOT EXISTS raw.rejected_rows (
+            drop_date DATE NOT NULL,
+            file_kind VARCHAR NOT NULL,
+            file_name VARCHAR NOT NULL,
+            line BIGINT,
+            column_name VARCHAR,
+            error_type VARCHAR NOT NULL,
+            error_message VARCHAR NOT NULL,
+            raw_row VARCHAR
+        )
+        """
+    )

@@ -1,0 +1,40 @@
+"""Shared fixtures. Everything is real: a DuckDB file per test, dbt run in process,
+Prefect flows against a temporary local Prefect server (one per test session)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Prefect reads its settings on import: point it at a throw-away home first.
+_SESSION_HOME = Path(tempfile.mkdtemp(prefix="votum-tests-"))
+os.environ["PREFECT_HOME"] = str(_SESSION_HOME / "prefect")
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ["DO_NOT_TRACK"] = "1"
+os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+for _name in list(os.environ):
+    if _name.startswith("VOTUM_"):
+        del os.environ[_name]
+
+
+@pytest.fixture
+def votum_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh VOTUM_HOME for one test (its own warehouse); dbt's parse cache is shared."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("VOTUM_HOME", str(home))
+    monkeypatch.chdir(tmp_path)
+    return home
+
+
+@pytest.fixture(scope="session")
+def prefect_server() -> Iterator[None]:
+    """One temporary Prefect server for every flow test of the session."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield

@@ -1,0 +1,118 @@
+"""The `votum` command as a user runs it: a real process, its output and exit code."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from tests.drops import SAP, SIEMENS, write_csv, write_drop
+
+VOTUM = str(Path(sys.executable).parent / "votum")
+
+
+def _votum(*args: str, home: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VOTUM_", "PREFECT_"))}
+    env.update({"VOTUM_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"})
+    return subprocess.run(
+        [VOTUM, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=300, check=False
+    )
+
+
+def test_run_prints_the_day_and_a_file_fault_names_file_and_column(tmp_path: Path) -> None:
+    inbox, home = tmp_path / "inbox", tmp_path / "home"
+    monday, tuesday = date(2026, 3, 2), date(2026, 3, 3)
+    clients = [["C1", "Anna", "Ahn", "anna@example.com", "de", "A1", "ja"]]
+    write_drop(
+        inbox,
+        monday,
+        ratings=[[SAP, "SAP SE", "Kaufen", "2026-03-02"]],
+        holdings=[["C1", SAP, 3, 300]],
+        clients=clients,
+    )
+    write_drop(
+        inbox,
+        tuesday,
+        ratings=[[SAP, "SAP SE", "sell", "2026-03-03 07:00"]],
+        holdings=[["C1", SAP, 3, 290]],
+    )
+
+    first = _votum("run", "--date", "2026-03-02", "--inbox", str(inbox), home=home, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    second = _votum(
+        "run", "--date", "2026-03-03", "--inbox", str(inbox), "--json", home=home, cwd=tmp_path
+    )
+    assert second.returncode == 0, second.stderr
+    summary = json.loads(second.stdout.strip().splitlines()[-1])
+    assert summary["run_date"] == "2026-03-03"
+    assert (summary["downgrades"], summary["affected_clients"], summary["eligible_clients"]) == (
+        1,
+        1,
+        1,
+    )
+    assert summary["rows_loaded"] == {"ratings": 1, "holdings": 1}
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute(
+            "SELECT client_id, previous_rating, new_rating FROM fct_client_rating_changes"
+        ).fetchall() == [("C1", "buy", "sell")]
+    # Prefect's home and dbt's files live under VOTUM_HOME, nothing in the working folder.
+    assert (home / "prefect").is_dir() and (home / "dbt" / "target").is_dir()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["home", "inbox"]
+
+    broken = write_drop(inbox, date(2026, 3, 4), ratings=[], holdings=[["C1", SIEMENS, 1, 1]])
+    write_csv(broken / "holdings.csv", ["client_id", "isin", "market_value_eur", "as_of"], [])
+    failed = _votum("run", "--date", "2026-03-04", "--inbox", str(inbox), home=home, cwd=tmp_path)
+    assert failed.returncode == 3
+    assert "holdings.csv: required column 'quantity' missing" in failed.stderr
+
+
+def test_generate_writes_drops_for_business_days(tmp_path: Path) -> None:
+    result = _votum(
+        "generate",
+        "--out",
+        str(tmp_path / "drops"),
+        "--start",
+        "2026-04-02",
+        "--days",
+        "3",
+        "--clients",
+        "50",
+        "--seed",
+        "3",
+        home=tmp_path / "home",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "wrote 3 drops (2026-04-02 to 2026-04-08)" in result.stdout
+    assert sorted(p.name for p in (tmp_path / "drops").iterdir()) == [
+        "2026-04-02",
+        "2026-04-07",
+        "2026-04-08",
+    ]
+
+
+def test_bad_arguments_and_settings_are_refused_clearly(tmp_path: Path) -> None:
+    bad_date = _votum("run", "--date", "2026-13-01", "--inbox", ".", home=tmp_path, cwd=tmp_path)
+    assert bad_date.returncode == 2 and "not a date" in bad_date.stderr
+    env_file = tmp_path / ".env"
+    env_file.write_text("VOTUM_SMTP_PORT=not-a-port\n", encoding="utf-8")
+    bad_setting = _votum(
+        "generate",
+        "--out",
+        "x",
+        "--start",
+        "2026-04-02",
+        "--days",
+        "1",
+        "--clients",
+        "5",
+        home=tmp_path,
+        cwd=tmp_path,
+    )
+    assert bad_setting.returncode == 2
+    assert "VOTUM_SMTP_PORT" in bad_setting.stderr

@@ -5,8 +5,9 @@
    (the backfill), the second is an ordinary day.
 2. Loads the backfill drop with ``votum run`` (nothing is sent: there is no dispatch
    stage yet, and the circuit breaker would hold a year of changes anyway).
-3. Times ``votum run`` of the ordinary day in its own process: stage durations from its
-   JSON summary, wall time and peak memory (max RSS of the process) from outside.
+3. Times ``votum run`` of the ordinary day in its own process (best of two, each on a
+   fresh copy of the backfilled warehouse): stage durations from its JSON summary, wall
+   time and peak memory (max RSS of the process) from outside.
 4. Times the same run on a drop with a single client: the fixed start-up cost
    (interpreter, Prefect's temporary server, dbt's start).
 5. Times the floor: one hand-written DuckDB query computing the same change-by-client
@@ -127,12 +128,29 @@ def _single_client_copy(drops: list[Path], inbox: Path) -> None:
                 shutil.copy(path, target / path.name)
 
 
-def _daily(home: Path, inbox: Path, drops: list[Path]) -> tuple[Measured, dict[str, object]]:
-    shutil.rmtree(home, ignore_errors=True)
-    env = {"VOTUM_HOME": str(home)}
-    _run([VOTUM, "run", "--date", drops[0].name, "--inbox", str(inbox), "--json"], env)
-    measured = _run([VOTUM, "run", "--date", drops[1].name, "--inbox", str(inbox), "--json"], env)
-    return measured, json.loads(measured.output.strip().splitlines()[-1])
+def _daily(
+    home: Path, inbox: Path, drops: list[Path], repeats: int = 2
+) -> tuple[Measured, dict[str, object]]:
+    """Backfill the first drop once, then run the second day ``repeats`` times, each on a
+    fresh copy of the backfilled warehouse; the fastest run counts."""
+    template = home.with_name(home.name + "-backfilled")
+    shutil.rmtree(template, ignore_errors=True)
+    _run(
+        [VOTUM, "run", "--date", drops[0].name, "--inbox", str(inbox), "--json"],
+        {"VOTUM_HOME": str(template)},
+    )
+    best: tuple[Measured, dict[str, object]] | None = None
+    for _ in range(repeats):
+        shutil.rmtree(home, ignore_errors=True)
+        shutil.copytree(template, home)
+        measured = _run(
+            [VOTUM, "run", "--date", drops[1].name, "--inbox", str(inbox), "--json"],
+            {"VOTUM_HOME": str(home)},
+        )
+        if best is None or measured.seconds < best[0].seconds:
+            best = (measured, json.loads(measured.output.strip().splitlines()[-1]))
+    assert best is not None
+    return best
 
 
 def main() -> None:

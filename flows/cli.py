@@ -40,7 +40,6 @@ def _today_in_berlin() -> date:
 def _command_run(args: argparse.Namespace, settings: Settings) -> int:
     from flows.day_summary import format_summary, summary_as_dict
     from flows.pipeline import daily_run
-
     run_date: date = args.date or _today_in_berlin()
     summary = daily_run(run_date=run_date, inbox=args.inbox, full_refresh=args.full_refresh)
     if args.json:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -68,6 +69,8 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
         )
         """
     )
+    con.execute("CREATE TABLE IF NOT EXISTS raw.run_context (run_date DATE NOT NULL)")
+    con.execute("CREATE TABLE IF NOT EXISTS raw.dbt_seeds_loaded (fingerprint VARCHAR NOT NULL)")
     con.execute(
         """
         CREATE TABLE IF NOT EXISTS raw.rejected_rows (
@@ -82,3 +85,26 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
         )
         """
     )
+
+
+def set_run_date(con: duckdb.DuckDBPyConnection, run_date: date) -> None:
+    """Tell the dbt models which business day is being built (raw.run_context)."""
+    ensure_raw_schema(con)
+    con.execute("BEGIN TRANSACTION")
+    con.execute("DELETE FROM raw.run_context")
+    con.execute("INSERT INTO raw.run_context VALUES (?)", [run_date])
+    con.execute("COMMIT")
+
+
+def loaded_seeds_fingerprint(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The fingerprint of the seed files last loaded by dbt into this warehouse."""
+    ensure_raw_schema(con)
+    row = con.execute("SELECT max(fingerprint) FROM raw.dbt_seeds_loaded").fetchone()
+    return str(row[0]) if row and row[0] is not None else None
+
+
+def record_seeds_fingerprint(con: duckdb.DuckDBPyConnection, fingerprint: str) -> None:
+    con.execute("BEGIN TRANSACTION")
+    con.execute("DELETE FROM raw.dbt_seeds_loaded")
+    con.execute("INSERT INTO raw.dbt_seeds_loaded VALUES (?)", [fingerprint])
+    con.execute("COMMIT")

@@ -238,3 +238,21 @@ def test_a_failing_data_test_is_reported_by_name(tmp_path: Path, built: Settings
     with pytest.raises(TransformError) as raised:
         invoke_dbt(settings, ["test", "--select", "fct_rating_changes"])
     assert "accepted_values_fct_rating_changes_change_type" in str(raised.value)
+
+
+def test_seeds_are_loaded_only_when_they_change(tmp_path: Path, built: Settings) -> None:
+    import shutil
+
+    home = tmp_path / "copy"
+    home.mkdir()
+    shutil.copy(built.warehouse_path, home / "warehouse.duckdb")
+    settings = built.model_copy(update={"home": home})
+    again = build_marts(settings, WED)
+    assert not [n for n in again.nodes if "seed" in n.resource_type]
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        con.execute("UPDATE raw.dbt_seeds_loaded SET fingerprint = 'an older scale'")
+    reloaded = build_marts(settings, WED)
+    assert {n.name for n in reloaded.nodes if "seed" in n.resource_type} == {
+        "rating_scale",
+        "rating_labels",
+    }

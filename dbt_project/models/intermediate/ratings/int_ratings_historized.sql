@@ -7,6 +7,8 @@
     )
 }}
 
+-- depends_on: {{ source('drop', 'run_context') }}
+
 with
 
 ratings as (

@@ -8,6 +8,8 @@
     )
 }}
 
+-- depends_on: {{ source('drop', 'run_context') }}
+
 with
 
 rating_changes as (
@@ -27,7 +29,16 @@ drop_files as (
 
 ),
 
-holdings as (
+-- The holdings snapshots are read twice, once for the changed securities and once for
+-- the affected clients' whole portfolios. Two import CTEs, each used once, let the
+-- engine push the filters into each scan instead of materialising 10 million rows.
+positions_of_changed_securities as (
+
+    select * from {{ ref('stg_drop__holdings') }}
+
+),
+
+positions_of_affected_clients as (
 
     select * from {{ ref('stg_drop__holdings') }}
 
@@ -89,7 +100,7 @@ affected_positions as (
         cast(sum(holdings.quantity) as decimal(18, 4)) as quantity,
         cast(sum(holdings.market_value_eur) as decimal(18, 2)) as market_value_eur
     from changed_securities
-    inner join holdings
+    inner join positions_of_changed_securities as holdings
         on
             changed_securities.snapshot_date = holdings.snapshot_date
             and changed_securities.isin = holdings.isin
@@ -114,7 +125,7 @@ portfolio_values as (
         holdings.snapshot_date,
         holdings.client_id,
         sum(holdings.market_value_eur) as portfolio_value_eur
-    from holdings
+    from positions_of_affected_clients as holdings
     inner join affected_clients
         on
             holdings.snapshot_date = affected_clients.snapshot_date

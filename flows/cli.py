@@ -17,6 +17,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
+from rich.table import Table
 
 from flows.errors import VotumError
 from flows.settings import Settings, get_settings
@@ -37,16 +38,103 @@ def _today_in_berlin() -> date:
     return datetime.now(BANK_TIMEZONE).date()
 
 
+EXIT_HELD = 10
+
+
 def _command_run(args: argparse.Namespace, settings: Settings) -> int:
     from flows.day_summary import format_summary, summary_as_dict
     from flows.pipeline import daily_run
+
     run_date: date = args.date or _today_in_berlin()
-    summary = daily_run(run_date=run_date, inbox=args.inbox, full_refresh=args.full_refresh)
+    summary = daily_run(
+        run_date=run_date,
+        inbox=args.inbox,
+        full_refresh=args.full_refresh,
+        dry_run=args.dry_run,
+        preview_dir=args.preview_dir,
+    )
     if args.json:
         print(json.dumps(summary_as_dict(summary)))
     else:
         console.print(format_summary(summary))
         console.print(f"marts: {settings.warehouse_path}")
+    if summary.held_reason:
+        error_console.print(
+            f"[bold yellow]{run_date} is held:[/] {summary.held_reason}\n"
+            f"Look at it, then `votum release {run_date}` or "
+            f"`votum discard {run_date} --reason ...`."
+        )
+        return EXIT_HELD
+    return 0
+
+
+def _command_release(args: argparse.Namespace, settings: Settings) -> int:
+    from flows.pipeline import release_run
+
+    released, report = release_run(business_day=args.date, note=args.note)
+    console.print(
+        f"{args.date}: {released} held emails released; {report.sent} sent, "
+        f"{report.failed} failed, {report.suppressed} suppressed, "
+        f"{report.left_pending} left pending"
+    )
+    return 0
+
+
+def _command_discard(args: argparse.Namespace, settings: Settings) -> int:
+    from flows.notify.ledger import discard_day
+    from flows.warehouse import open_warehouse
+
+    with open_warehouse(settings.warehouse_path) as con:
+        discarded = discard_day(con, args.date, args.reason)
+    console.print(f"{args.date}: {discarded} held emails discarded ({args.reason}).")
+    return 0
+
+
+def _command_suppress(args: argparse.Namespace, settings: Settings) -> int:
+    from flows.notify.addresses import address_problem
+    from flows.notify.journal import open_journal
+
+    problem = address_problem(args.email.strip())
+    if problem:
+        error_console.print(f"votum suppress: {problem}: {args.email!r}")
+        return 2
+    with open_journal(settings.journal_path) as journal:
+        new = journal.suppress(args.email, reason=args.reason, source="cli")
+    console.print(
+        "suppressed: no email will go to this address again"
+        if new
+        else "already suppressed: nothing changed"
+    )
+    return 0
+
+
+def _command_preview(args: argparse.Namespace, settings: Settings) -> int:
+    from flows.notify.preview import write_previews
+
+    out = args.out or settings.home_dir / "preview" / args.date.isoformat()
+    written = write_previews(settings, args.date, out)
+    console.print(f"{len(written)} emails of {args.date} written to {out} (nothing sent)")
+    return 0
+
+
+def _command_mailbox(args: argparse.Namespace, settings: Settings) -> int:
+    from flows.demo.mailserver import list_messages, read_message
+
+    maildir = args.maildir or settings.home_dir / "demo" / "mailbox"
+    if args.show:
+        message = read_message(maildir, args.show)
+        body = message.get_body(preferencelist=("plain", "html"))
+        console.print(
+            f"From: {message['From']}\nTo: {message['To']}\nSubject: {message['Subject']}"
+        )
+        console.print(f"Date: {message['Date']}\nMessage-ID: {message['Message-ID']}\n")
+        console.print(body.get_content() if body is not None else "(no text part)", markup=False)
+        return 0
+    entries = list_messages(maildir)
+    table = Table("key", "kind", "to", "subject", title=f"{len(entries)} messages in {maildir}")
+    for entry in entries[-args.last :]:
+        table.add_row(entry.key, entry.kind or "", entry.to, entry.subject)
+    console.print(table)
     return 0
 
 
@@ -99,7 +187,43 @@ def build_parser() -> argparse.ArgumentParser:
         "--full-refresh", action="store_true", help="rebuild incremental models from scratch"
     )
     run.add_argument("--json", action="store_true", help="print the day's summary as JSON")
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="plan the emails and write them as .eml files; send nothing, open no connection",
+    )
+    run.add_argument(
+        "--preview-dir", type=Path, help="where --dry-run writes (default VOTUM_HOME/preview/DATE)"
+    )
     run.set_defaults(handler=_command_run)
+
+    release = commands.add_parser(
+        "release", help="send the emails of a day the circuit breaker held"
+    )
+    release.add_argument("date", type=_date)
+    release.add_argument("--note", help="why it is fine (kept in the ledger)")
+    release.set_defaults(handler=_command_release)
+
+    discard = commands.add_parser("discard", help="drop the held emails of a day for good")
+    discard.add_argument("date", type=_date)
+    discard.add_argument("--reason", required=True, help="why (kept in the ledger)")
+    discard.set_defaults(handler=_command_discard)
+
+    suppress = commands.add_parser("suppress", help="never email this address again")
+    suppress.add_argument("email")
+    suppress.add_argument("--reason", default="objection")
+    suppress.set_defaults(handler=_command_suppress)
+
+    preview = commands.add_parser("preview", help="write a day's unsent emails as .eml files")
+    preview.add_argument("date", type=_date)
+    preview.add_argument("--out", type=Path, help="folder (default VOTUM_HOME/preview/DATE)")
+    preview.set_defaults(handler=_command_preview)
+
+    mailbox = commands.add_parser("mailbox", help="list or show the demo mailbox's messages")
+    mailbox.add_argument("--show", metavar="KEY", help="show one message")
+    mailbox.add_argument("--last", type=int, default=30, help="list the last N (default 30)")
+    mailbox.add_argument("--maildir", type=Path, help="default VOTUM_HOME/demo/mailbox")
+    mailbox.set_defaults(handler=_command_mailbox)
 
     generate = commands.add_parser("generate", help="write realistic synthetic drops")
     generate.add_argument("--out", type=Path, required=True, help="folder to write drops into")

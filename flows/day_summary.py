@@ -25,6 +25,16 @@ class DaySummary:
     eligible_clients: int
     ineligible_by_reason: dict[str, int] = field(default_factory=dict)
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    digests_planned: int = 0
+    worklists_planned: int = 0
+    held_reason: str | None = None
+    emails_sent: int = 0
+    digests_sent: int = 0
+    worklists_sent: int = 0
+    emails_failed: int = 0
+    emails_suppressed: int = 0
+    emails_pending: int = 0
+    emails_previewed: int = 0
 
     @property
     def changes(self) -> int:
@@ -94,6 +104,15 @@ def format_summary(summary: DaySummary) -> str:
         f"  affected clients: {summary.affected_clients:,} "
         f"({summary.affected_positions:,} positions), {summary.eligible_clients:,} may be emailed",
     ]
+    lines.append(
+        f"  emails: {summary.digests_planned:,} client digests and "
+        f"{summary.worklists_planned:,} worklists planned; {summary.emails_sent:,} sent, "
+        f"{summary.emails_failed:,} failed, {summary.emails_suppressed:,} suppressed, "
+        f"{summary.emails_pending:,} left pending"
+        + (f", {summary.emails_previewed:,} written as preview" if summary.emails_previewed else "")
+    )
+    if summary.held_reason:
+        lines.append(f"  HELD, nothing sent: {summary.held_reason}")
     if summary.ineligible_by_reason:
         reasons = ", ".join(f"{k} {v:,}" for k, v in summary.ineligible_by_reason.items())
         lines.append(f"  to call instead: {reasons}")

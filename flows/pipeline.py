@@ -1,38 +1,53 @@
 """The Prefect flows: the only place where the stages are composed.
 
-The daily run reads top to bottom: ingest the drop, build the marts with dbt,
-summarise. (Quality gates, dispatch and the report join as their stages are built.)
-Tasks are thin wrappers around the stage functions and never take secrets or client
-data as parameters. No task is cached: the same inputs on another day mean new work.
+The daily run reads top to bottom: ingest the drop, build the marts with dbt, plan the
+day's emails into the delivery ledger, dispatch them, summarise. (The quality gates
+join as their stage is built.) Tasks are thin wrappers around the stage functions and
+never take secrets or client data as parameters. No task is cached: the same inputs on
+another day mean new work. Nothing is retried by Prefect: ingest and dbt are not
+transient, and dispatch retries SMTP itself, per message, where exactly-once allows.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
+from typing import TypeVar
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.day_summary import DaySummary, format_summary, summarize_day
 from flows.ingest.loader import DropLoad, drop_dir_for, load_drop
+from flows.notify.dispatch import DispatchReport, dispatch
+from flows.notify.journal import open_journal
+from flows.notify.ledger import release_day
+from flows.notify.plan import PlanResult, plan_day
+from flows.notify.preview import write_previews
+from flows.notify.suppressions import sync_suppressions
 from flows.settings import get_settings
 from flows.transform import build_marts
 from flows.warehouse import open_warehouse
+
+T = TypeVar("T")
 
 
 @task(name="ingest-drop", cache_policy=NO_CACHE)
 def ingest_drop(run_date: date, inbox: Path) -> DropLoad:
     settings = get_settings()
     with open_warehouse(settings.warehouse_path) as con:
-        return load_drop(
+        load = load_drop(
             con,
             drop_dir_for(inbox, run_date),
             run_date,
             holdings_retention_drops=settings.holdings_retention_drops,
         )
+        with open_journal(settings.journal_path) as journal:
+            sync_suppressions(con, journal)
+    return load
 
 
 @task(name="build-marts", cache_policy=NO_CACHE)
@@ -41,36 +56,135 @@ def build_marts_for_day(run_date: date, *, full_refresh: bool = False) -> int:
     return len(result.nodes)
 
 
+@task(name="plan-emails", cache_policy=NO_CACHE)
+def plan_emails(run_date: date) -> PlanResult:
+    settings = get_settings()
+    with (
+        open_warehouse(settings.warehouse_path) as con,
+        open_journal(settings.journal_path) as journal,
+    ):
+        return plan_day(
+            con,
+            journal,
+            run_date,
+            max_change_share=settings.max_change_share,
+            min_changed_isins=settings.min_changed_isins,
+            advisor_language=settings.advisor_language,
+            mail_domain=settings.mail_domain,
+        )
+
+
+@task(name="dispatch-emails", cache_policy=NO_CACHE)
+def dispatch_emails() -> DispatchReport:
+    """Everything pending, of this day and of earlier days a failure left behind."""
+    return dispatch(get_settings())
+
+
+@task(name="preview-emails", cache_policy=NO_CACHE)
+def preview_emails(run_date: date, out_dir: Path) -> int:
+    return len(write_previews(get_settings(), run_date, out_dir))
+
+
 @task(name="summarize-day", cache_policy=NO_CACHE)
 def summarize(load: DropLoad) -> DaySummary:
     with open_warehouse(get_settings().warehouse_path, read_only=True) as con:
         return summarize_day(con, load)
 
 
+def _timed(seconds: dict[str, float], stage: str, call: Callable[[], T]) -> T:
+    started = time.perf_counter()
+    result = call()
+    seconds[stage] = time.perf_counter() - started
+    return result
+
+
 @flow(name="votum-daily-run", persist_result=False, validate_parameters=True)
-def daily_run(run_date: date, inbox: Path, full_refresh: bool = False) -> DaySummary:
-    """One business day: the drop ``inbox/<run_date>/`` to the marts."""
+def daily_run(
+    run_date: date,
+    inbox: Path,
+    full_refresh: bool = False,
+    dry_run: bool = False,
+    preview_dir: Path | None = None,
+) -> DaySummary:
+    """One business day: the drop ``inbox/<run_date>/`` to the clients' inboxes."""
     logger = get_run_logger()
     seconds: dict[str, float] = {}
 
-    started = time.perf_counter()
-    load = ingest_drop(run_date, inbox)
-    seconds["ingest"] = time.perf_counter() - started
+    load = _timed(seconds, "ingest", lambda: ingest_drop(run_date, inbox))
     logger.info(
         "ingest: %s in %.1fs",
         ", ".join(f"{f.file_kind} {f.rows_loaded} rows" for f in load.files),
         seconds["ingest"],
     )
 
-    started = time.perf_counter()
-    nodes = build_marts_for_day(run_date, full_refresh=full_refresh)
-    seconds["dbt_build"] = time.perf_counter() - started
+    nodes = _timed(
+        seconds, "dbt_build", lambda: build_marts_for_day(run_date, full_refresh=full_refresh)
+    )
     logger.info("dbt build: %d nodes passed in %.1fs", nodes, seconds["dbt_build"])
 
-    started = time.perf_counter()
-    summary = summarize(load)
-    seconds["summary"] = time.perf_counter() - started
+    plan = _timed(seconds, "plan", lambda: plan_emails(run_date))
+    logger.info(
+        "plan: %d client digests, %d worklists%s",
+        plan.digests,
+        plan.worklists,
+        f"; HELD: {plan.held_reason}" if plan.held_reason else "",
+    )
 
-    summary = replace(summary, stage_seconds=seconds)
+    report = DispatchReport()
+    previews = 0
+    if dry_run:
+        folder = preview_dir or get_settings().home_dir / "preview" / run_date.isoformat()
+        previews = _timed(seconds, "preview", lambda: preview_emails(run_date, folder))
+        logger.info("dry run: %d emails written to %s, nothing sent", previews, folder)
+    else:
+        report = _timed(seconds, "dispatch", dispatch_emails)
+        logger.info(
+            "dispatch: %d sent, %d failed, %d suppressed, %d left pending in %.1fs",
+            report.sent,
+            report.failed,
+            report.suppressed,
+            report.left_pending,
+            seconds["dispatch"],
+        )
+
+    summary = _timed(seconds, "summary", lambda: summarize(load))
+    summary = replace(
+        summary,
+        stage_seconds=seconds,
+        digests_planned=plan.digests,
+        worklists_planned=plan.worklists,
+        held_reason=plan.held_reason,
+        emails_sent=report.sent,
+        digests_sent=report.digests_sent,
+        worklists_sent=report.worklists_sent,
+        emails_failed=report.failed,
+        emails_suppressed=report.suppressed,
+        emails_pending=report.left_pending,
+        emails_previewed=previews,
+    )
     logger.info("summary:\n%s", format_summary(summary))
     return summary
+
+
+@task(name="release-held-day", cache_policy=NO_CACHE)
+def release_held(business_day: date, note: str | None) -> int:
+    with open_warehouse(get_settings().warehouse_path) as con:
+        return release_day(con, business_day, note)
+
+
+@flow(name="votum-release-day", persist_result=False, validate_parameters=True)
+def release_run(business_day: date, note: str | None = None) -> tuple[int, DispatchReport]:
+    """A person looked at a held day and lets its emails go: held rows become pending
+    and are sent now, exactly once."""
+    released = release_held(business_day, note)
+    report = dispatch_emails()
+    get_run_logger().info(
+        "released %d emails of %s; %d sent, %d failed, %d suppressed, %d left pending",
+        released,
+        business_day,
+        report.sent,
+        report.failed,
+        report.suppressed,
+        report.left_pending,
+    )
+    return released, report

@@ -37,6 +37,27 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_security: Literal["none", "starttls", "ssl"] = "starttls"
     mail_from: str = "research-alerts@bank.example"
+    mail_from_name: str = "Research-Information"
+    bank_name: str = "Ihre Bank"
+    smtp_ca_file: Path | None = Field(
+        default=None, description="Extra CA certificate(s) to trust, e.g. a bank-internal CA."
+    )
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    smtp_pool_size: int = Field(default=1, ge=1, le=16, description="Parallel SMTP connections.")
+    smtp_max_per_second: float = Field(default=0.0, ge=0, description="Throttle; 0 = none.")
+    smtp_retry_attempts: int = Field(default=4, ge=1, le=20)
+    smtp_retry_backoff_seconds: float = Field(default=1.0, ge=0)
+    dispatch_batch_size: int = Field(default=500, ge=1)
+    unsubscribe_url: str = "https://bank.example/research-alerts/unsubscribe"
+    unsubscribe_address: str | None = Field(
+        default=None,
+        description="mailto: target for opt-outs; default unsubscribe@<sender domain>.",
+    )
+    advisor_language: Literal["de", "en"] = "de"
+    unsubscribe_secret: SecretStr | None = Field(
+        default=None,
+        description="Key for the tokens in opt-out links; set it in production.",
+    )
 
     sla_business_days: int = Field(default=2, ge=0, le=30)
     max_change_share: float = Field(default=0.25, gt=0, le=1)
@@ -61,6 +82,18 @@ class Settings(BaseSettings):
     @property
     def warehouse_path(self) -> Path:
         return self.home_dir / "warehouse.duckdb"
+
+    @property
+    def journal_path(self) -> Path:
+        return self.home_dir / "delivery.sqlite"
+
+    @property
+    def mail_domain(self) -> str:
+        return self.mail_from.rpartition("@")[2] or "localhost"
+
+    @property
+    def opt_out_address(self) -> str:
+        return self.unsubscribe_address or f"unsubscribe@{self.mail_domain}"
 
     @property
     def prefect_home(self) -> Path:
@@ -90,6 +123,9 @@ class Settings(BaseSettings):
         self.ensure_home()
         os.environ.setdefault("PREFECT_HOME", str(self.prefect_home))
         os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+        # The temporary server needs 5 s here, 15 s on its first start (database
+        # migrations) and more on a busy machine; Prefect's default of 20 s is too tight.
+        os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
         os.environ.setdefault("DO_NOT_TRACK", "1")
         os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 

@@ -70,6 +70,11 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
         """
     )
     con.execute("CREATE TABLE IF NOT EXISTS raw.run_context (run_date DATE NOT NULL)")
+    # Every suppressed address, mirrored from the delivery journal (flows.notify).
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS raw.suppression_list (email VARCHAR PRIMARY KEY, "
+        "suppressed_at VARCHAR, reason VARCHAR, source VARCHAR)"
+    )
     con.execute("CREATE TABLE IF NOT EXISTS raw.dbt_seeds_loaded (fingerprint VARCHAR NOT NULL)")
     con.execute(
         """

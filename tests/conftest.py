@@ -14,6 +14,7 @@ import pytest
 _SESSION_HOME = Path(tempfile.mkdtemp(prefix="votum-tests-"))
 os.environ["PREFECT_HOME"] = str(_SESSION_HOME / "prefect")
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "120"
 os.environ["DO_NOT_TRACK"] = "1"
 os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")

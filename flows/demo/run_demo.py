@@ -1,15 +1,20 @@
 """``votum demo``: a new user's first run. Generates a few weeks of realistic drops under
-``VOTUM_HOME/demo/inbox``, runs every business day end to end as the daily flow would,
-and shows where the results are."""
+``VOTUM_HOME/demo/inbox``, starts a local SMTP server that stores every message in a
+Maildir (``VOTUM_HOME/demo/mailbox``), runs every business day end to end as the daily
+flow would, real emails included, and shows where the results are."""
 
 from __future__ import annotations
 
+import os
+from collections import Counter
 from datetime import date
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
 from flows.demo.generate import generate_drops
+from flows.demo.mailserver import DemoMailServer, list_messages
 from flows.pipeline import daily_run
 from flows.settings import Settings
 from flows.warehouse import open_warehouse
@@ -36,21 +41,53 @@ def run_demo(
         f"{generated.covered_isins} rated securities, {generated.rating_changes} rating changes"
         f" -> {inbox}"
     )
-    console.print("[bold]2/3[/] running the daily pipeline day by day")
-    table = Table("day", "upgrades", "downgrades", "affected clients", "may be emailed", "to call")
-    for run_date in generated.drop_dates:
-        summary = daily_run(run_date=run_date, inbox=inbox)
-        table.add_row(
-            run_date.isoformat(),
-            str(summary.upgrades),
-            str(summary.downgrades),
-            f"{summary.affected_clients:,}",
-            f"{summary.eligible_clients:,}",
-            f"{summary.affected_clients - summary.eligible_clients:,}",
+    mailbox = settings.home_dir / "demo" / "mailbox"
+    with DemoMailServer(mailbox) as server:
+        # The flow's tasks read their settings from the environment: point them at the
+        # local server for this process only.
+        os.environ.update(
+            {
+                "VOTUM_SMTP_HOST": server.host,
+                "VOTUM_SMTP_PORT": str(server.port),
+                "VOTUM_SMTP_SECURITY": "none",
+            }
         )
-    console.print(table)
+        os.environ.pop("VOTUM_SMTP_USER", None)
+        console.print(
+            f"[bold]2/3[/] running the daily pipeline day by day; mail goes to a local SMTP "
+            f"server on {server.host}:{server.port} that keeps it in {mailbox}"
+        )
+        table = Table(
+            "day", "upgrades", "downgrades", "affected clients", "emailed", "to call", "worklists"
+        )
+        for run_date in generated.drop_dates:
+            summary = daily_run(run_date=run_date, inbox=inbox)
+            table.add_row(
+                run_date.isoformat(),
+                str(summary.upgrades),
+                str(summary.downgrades),
+                f"{summary.affected_clients:,}",
+                f"{summary.digests_sent:,}",
+                f"{summary.affected_clients - summary.eligible_clients:,}",
+                f"{summary.worklists_sent:,}",
+            )
+        console.print(table)
     console.print("[bold]3/3[/] results")
     _show_marts(settings, console)
+    _show_mailbox(mailbox, console)
+
+
+def _show_mailbox(mailbox: Path, console: Console) -> None:
+    entries = list_messages(mailbox)
+    kinds = Counter(entry.kind or "other" for entry in entries)
+    console.print(
+        f"Mailbox {mailbox}: {len(entries)} emails "
+        f"({kinds.get('client_digest', 0)} client digests, "
+        f"{kinds.get('advisor_worklist', 0)} advisor worklists). Each is a file in "
+        f"{mailbox / 'new'}: open it in a mail client, or\n"
+        "  .venv/bin/votum mailbox            (list)\n"
+        "  .venv/bin/votum mailbox --show KEY (read one)"
+    )
 
 
 def _show_marts(settings: Settings, console: Console) -> None:

@@ -52,7 +52,7 @@ clients as (
 
 suppressions as (
 
-    select * from {{ ref('stg_drop__suppressions') }}
+    select * from {{ ref('stg_drop__suppression_list') }}
 
 ),
 

@@ -1,0 +1,331 @@
+"""Sending what the ledger holds: claim, send, mark, each step durable.
+
+1. Outcomes left in the journal by an earlier, interrupted dispatch are folded into the
+   ledger; rows it left ``sending`` go back to ``pending``.
+2. The SMTP connections are opened and logged in before anything is claimed: a wrong
+   password stops the run with nothing touched.
+3. Client digests first, then worklists (which say whether each client was emailed):
+   a batch of pending rows is claimed (``sending``, committed), each message is checked
+   against the suppression list right before it goes, sent, and its outcome written to
+   the journal at once; after the batch the outcomes go into the ledger.
+
+A process killed at any point and run again sends every email once. The one exception
+is a message the server accepted in the instant before its outcome was written: it goes
+again, with the same Message-ID, so that mail systems can recognise the repeat.
+Transient failures (4xx, a dropped connection) are retried with backoff and, if they
+persist, left ``pending`` for the next run; permanent ones (5xx) are ``failed`` with the
+server's reply and are never retried blindly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import queue
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from urllib.parse import quote, urlencode
+
+import duckdb
+
+from flows.notify.journal import Journal, open_journal
+from flows.notify.ledger import (
+    ADVISOR_WORKLIST,
+    CLIENT_DIGEST,
+    FAILED,
+    PENDING,
+    SENT,
+    SUPPRESSED,
+    ClaimedMessage,
+    apply_journal,
+    claim,
+    ensure_ledger,
+    pending_count,
+    statuses,
+)
+from flows.notify.message import UnsafeMessageError, build_message
+from flows.notify.payloads import client_digest_from_json, worklist_from_json
+from flows.notify.render import (
+    RenderError,
+    UnsubscribeLinks,
+    render_client_digest,
+    render_worklist,
+)
+from flows.notify.transport import SmtpTransport
+from flows.settings import Settings
+from flows.warehouse import open_warehouse
+
+KINDS_IN_ORDER = (CLIENT_DIGEST, ADVISOR_WORKLIST)
+
+
+TransportFactory = Callable[[Settings], SmtpTransport]
+
+
+@dataclass(frozen=True)
+class DispatchReport:
+    sent: int = 0
+    digests_sent: int = 0
+    worklists_sent: int = 0
+    failed: int = 0
+    suppressed: int = 0
+    left_pending: int = 0
+    attempts: int = 0
+    seconds: float = 0.0
+
+    @property
+    def messages_per_second(self) -> float:
+        return self.sent / self.seconds if self.seconds > 0 else 0.0
+
+
+class Throttle:
+    """At most ``rate`` sends per second across all connections (0: no limit)."""
+
+    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._interval = 1.0 / rate if rate > 0 else 0.0
+        self._clock = clock
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        if not self._interval:
+            return
+        with self._lock:
+            now = self._clock()
+            start = max(now, self._next)
+            self._next = start + self._interval
+        if start > now:
+            time.sleep(start - now)
+
+
+def unsubscribe_links(settings: Settings, client_id: str) -> UnsubscribeLinks:
+    secret = (
+        settings.unsubscribe_secret.get_secret_value()
+        if settings.unsubscribe_secret
+        else settings.mail_from
+    )
+    token = hmac.new(secret.encode(), client_id.encode(), hashlib.sha256).hexdigest()[:32]
+    query = urlencode({"client": client_id, "token": token})
+    subject = quote(f"unsubscribe {client_id}")
+    return UnsubscribeLinks(
+        mailto=f"mailto:{settings.opt_out_address}?subject={subject}",
+        https=f"{settings.unsubscribe_url}?{query}",
+    )
+
+
+def render_claimed(
+    message: ClaimedMessage, settings: Settings, delivery: dict[str, str], sent_at: datetime
+) -> bytes:
+    """The bytes of one claimed message (raises UnsafeMessageError if it cannot be)."""
+    unsubscribe = None
+    if message.kind == CLIENT_DIGEST:
+        digest = client_digest_from_json(message.payload)
+        unsubscribe = unsubscribe_links(settings, digest.client_id)
+        rendered = render_client_digest(digest, unsubscribe, bank_name=settings.bank_name)
+    elif message.kind == ADVISOR_WORKLIST:
+        rendered = render_worklist(worklist_from_json(message.payload), delivery)
+    else:
+        raise UnsafeMessageError(f"unknown kind of message {message.kind!r}")
+    return build_message(
+        rendered=rendered,
+        sender=settings.mail_from,
+        sender_name=settings.mail_from_name,
+        recipient=message.recipient_email,
+        recipient_name=message.recipient_name,
+        message_id=message.message_id,
+        kind=message.kind,
+        language=message.language,
+        sent_at=sent_at,
+        unsubscribe=unsubscribe,
+    )
+
+
+@dataclass
+class _Tally:
+    sent: int = 0
+    failed: int = 0
+    suppressed: int = 0
+    left_pending: int = 0
+    attempts: int = 0
+    sent_by_kind: Counter[str] = field(default_factory=Counter)
+
+    def add(self, kind: str, status: str, attempts: int) -> None:
+        self.attempts += attempts
+        if status == SENT:
+            self.sent += 1
+            self.sent_by_kind[kind] += 1
+        elif status == FAILED:
+            self.failed += 1
+        elif status == SUPPRESSED:
+            self.suppressed += 1
+        else:
+            self.left_pending += 1
+
+
+class _Worker:
+    """One connection and one journal handle, used by one thread."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        transport: SmtpTransport,
+        throttle: Throttle,
+        sleep: Callable[[float], None],
+    ) -> None:
+        self.settings = settings
+        self.transport = transport
+        self.journal = Journal(settings.journal_path)
+        self.throttle = throttle
+        self.sleep = sleep
+
+    def deliver(self, message: ClaimedMessage, data: bytes) -> tuple[str, int]:
+        """Send with retries; the outcome is in the journal before this returns."""
+        settings, key, attempts = self.settings, message.message_key, 0
+        while True:
+            # An objection is absolute: checked again right before every attempt.
+            if self.journal.is_suppressed(message.recipient_email):
+                self.journal.record(key, SUPPRESSED, "suppressed before sending", attempts)
+                return SUPPRESSED, attempts
+            self.throttle.wait()
+            attempts += 1
+            last = self.transport.send(settings.mail_from, message.recipient_email, data)
+            if last.accepted:
+                self.journal.record(key, SENT, last.reply, attempts)
+                return SENT, attempts
+            if last.permanent:
+                self.journal.record(key, FAILED, last.reply, attempts)
+                return FAILED, attempts
+            if attempts >= settings.smtp_retry_attempts:
+                self.journal.record(key, PENDING, last.reply, attempts)
+                return PENDING, attempts
+            self.sleep(settings.smtp_retry_backoff_seconds * 2 ** (attempts - 1))
+            if last.connection_lost:
+                self._reconnect()
+
+    def _reconnect(self) -> None:
+        try:
+            self.transport.reconnect()
+        except OSError:
+            return  # still down: the next attempt reports it and counts as one
+
+    def close(self) -> None:
+        self.transport.close()
+        self.journal.close()
+
+
+def _send_batch(
+    workers: Sequence[_Worker], prepared: list[tuple[ClaimedMessage, bytes]], tally: _Tally
+) -> None:
+    work: queue.SimpleQueue[tuple[ClaimedMessage, bytes]] = queue.SimpleQueue()
+    for item in prepared:
+        work.put(item)
+    lock = threading.Lock()
+
+    def run(worker: _Worker) -> None:
+        while True:
+            try:
+                message, data = work.get_nowait()
+            except queue.Empty:
+                return
+            status, attempts = worker.deliver(message, data)
+            with lock:
+                tally.add(message.kind, status, attempts)
+
+    if len(workers) == 1:
+        run(workers[0])
+        return
+    with ThreadPoolExecutor(max_workers=len(workers), thread_name_prefix="smtp") as pool:
+        for future in [pool.submit(run, w) for w in workers]:
+            future.result()
+
+
+def _prepare(
+    batch: Sequence[ClaimedMessage],
+    settings: Settings,
+    delivery: dict[str, str],
+    journal: Journal,
+    tally: _Tally,
+) -> list[tuple[ClaimedMessage, bytes]]:
+    """Render the batch; a message that cannot be built safely is failed, not sent."""
+    prepared = []
+    now = datetime.now(UTC)
+    for message in batch:
+        try:
+            prepared.append((message, render_claimed(message, settings, delivery, now)))
+        except (UnsafeMessageError, RenderError) as exc:
+            journal.record(message.message_key, FAILED, f"refused: {exc}", 0)
+            tally.add(message.kind, FAILED, 0)
+    return prepared
+
+
+def _dispatch_kind(
+    con: duckdb.DuckDBPyConnection,
+    journal: Journal,
+    workers: Sequence[_Worker],
+    kind: str,
+    business_day: date | None,
+    tally: _Tally,
+) -> None:
+    settings = workers[0].settings
+    tried: set[str] = set()  # a message left pending after its retries waits for the next run
+    while batch := claim(con, kind, settings.dispatch_batch_size, business_day, exclude=tried):
+        tried.update(m.message_key for m in batch)
+        delivery = statuses(con, digest_keys(batch)) if kind == ADVISOR_WORKLIST else {}
+        _send_batch(workers, _prepare(batch, settings, delivery, journal, tally), tally)
+        apply_journal(con, journal)
+
+
+def dispatch(
+    settings: Settings,
+    *,
+    business_day: date | None = None,
+    transport_factory: TransportFactory = SmtpTransport,
+    sleep: Callable[[float], None] = time.sleep,
+) -> DispatchReport:
+    """Send every pending email (of ``business_day``, or of all days)."""
+    started = time.perf_counter()
+    tally = _Tally()
+    with (
+        open_warehouse(settings.warehouse_path) as con,
+        open_journal(settings.journal_path) as journal,
+    ):
+        ensure_ledger(con)
+        apply_journal(con, journal)
+        if not pending_count(con, business_day):
+            return DispatchReport()
+        workers: list[_Worker] = []
+        throttle = Throttle(settings.smtp_max_per_second)
+        try:
+            for _ in range(settings.smtp_pool_size):
+                transport = transport_factory(settings)
+                transport.open()  # a refused login stops here, before anything is claimed
+                workers.append(_Worker(settings, transport, throttle, sleep))
+            for kind in KINDS_IN_ORDER:
+                _dispatch_kind(con, journal, workers, kind, business_day, tally)
+        finally:
+            for worker in workers:
+                worker.close()
+            apply_journal(con, journal)
+    return DispatchReport(
+        sent=tally.sent,
+        digests_sent=tally.sent_by_kind[CLIENT_DIGEST],
+        worklists_sent=tally.sent_by_kind[ADVISOR_WORKLIST],
+        failed=tally.failed,
+        suppressed=tally.suppressed,
+        left_pending=tally.left_pending,
+        attempts=tally.attempts,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def digest_keys(batch: Sequence[ClaimedMessage]) -> set[str]:
+    keys: set[str] = set()
+    for message in batch:
+        keys.update(
+            line.digest_key for line in worklist_from_json(message.payload).lines if line.digest_key
+        )
+    return keys

@@ -1,0 +1,134 @@
+"""The delivery journal: a small SQLite file beside the warehouse
+(``VOTUM_HOME/delivery.sqlite``) for what must be written at once and by more than one
+process.
+
+* ``outcomes``: the result of every send, written right after the server answered,
+  before the next message goes out. Marking each message in DuckDB would cost about a
+  millisecond per commit and DuckDB admits one writing process only; SQLite in WAL mode
+  commits in microseconds and survives a killed process. Dispatch folds these rows into
+  the warehouse's delivery ledger after every batch and at its next start.
+* ``suppressions``: addresses never to be emailed again. ``votum suppress`` writes here
+  even while a run holds the warehouse, and dispatch reads it right before every
+  message, so an objection that arrives during a batch stops the rest of it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS outcomes (
+    message_key TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    reply TEXT,
+    attempts INTEGER NOT NULL,
+    recorded_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS suppressions (
+    email TEXT PRIMARY KEY,
+    suppressed_at TEXT NOT NULL,
+    reason TEXT,
+    source TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    message_key: str
+    status: str  # sent, failed, suppressed, pending (transient failure, try again later)
+    reply: str | None
+    attempts: int
+    recorded_at: str
+
+
+def normalise_email(address: str) -> str:
+    return address.strip().lower()
+
+
+class Journal:
+    """One connection to the journal; use one per thread."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._con = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
+        self._con.execute("PRAGMA journal_mode=WAL")
+        # NORMAL: a commit survives a killed process (the case we guard against); only
+        # a power cut could lose the last commits, like the SMTP acceptance window.
+        self._con.execute("PRAGMA synchronous=NORMAL")
+        self._con.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._con.close()
+
+    # -- outcomes -------------------------------------------------------------------
+    def record(self, message_key: str, status: str, reply: str | None, attempts: int) -> None:
+        self._con.execute(
+            "INSERT OR REPLACE INTO outcomes VALUES (?, ?, ?, ?, ?)",
+            (message_key, status, reply, attempts, datetime.now(UTC).isoformat()),
+        )
+
+    def outcomes(self) -> list[Outcome]:
+        rows = self._con.execute(
+            "SELECT message_key, status, reply, attempts, recorded_at FROM outcomes"
+        ).fetchall()
+        return [Outcome(*row) for row in rows]
+
+    def forget(self, message_keys: Iterable[str]) -> None:
+        self._con.executemany(
+            "DELETE FROM outcomes WHERE message_key = ?", [(k,) for k in message_keys]
+        )
+
+    # -- suppressions ---------------------------------------------------------------
+    def suppress(
+        self, email: str, *, reason: str | None, source: str, at: datetime | None = None
+    ) -> bool:
+        """Add an address; False when it was suppressed already (the first entry stays)."""
+        cursor = self._con.execute(
+            "INSERT OR IGNORE INTO suppressions VALUES (?, ?, ?, ?)",
+            (normalise_email(email), (at or datetime.now(UTC)).isoformat(), reason, source),
+        )
+        return cursor.rowcount == 1
+
+    def suppress_many(self, rows: Iterable[tuple[str, str | None, str | None]], source: str) -> int:
+        """Add (email, suppressed_at, reason) rows; returns how many were new."""
+        before = self._count_suppressions()
+        now = datetime.now(UTC).isoformat()
+        self._con.execute("BEGIN")
+        self._con.executemany(
+            "INSERT OR IGNORE INTO suppressions VALUES (?, ?, ?, ?)",
+            [(normalise_email(e), at or now, reason, source) for e, at, reason in rows if e],
+        )
+        self._con.execute("COMMIT")
+        return self._count_suppressions() - before
+
+    def is_suppressed(self, email: str) -> bool:
+        row = self._con.execute(
+            "SELECT 1 FROM suppressions WHERE email = ?", (normalise_email(email),)
+        ).fetchone()
+        return row is not None
+
+    def suppressions(self) -> list[tuple[str, str, str | None, str]]:
+        return list(
+            self._con.execute(
+                "SELECT email, suppressed_at, reason, source FROM suppressions ORDER BY email"
+            ).fetchall()
+        )
+
+    def _count_suppressions(self) -> int:
+        row = self._con.execute("SELECT count(*) FROM suppressions").fetchone()
+        return int(row[0]) if row else 0
+
+
+@contextmanager
+def open_journal(path: Path) -> Iterator[Journal]:
+    journal = Journal(path)
+    try:
+        yield journal
+    finally:
+        journal.close()

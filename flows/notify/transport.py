@@ -1,0 +1,168 @@
+"""The only module that talks SMTP. Every email goes through yagmail's connection.
+
+yagmail opens the connection, does STARTTLS or implicit TLS and logs in; we then send
+ready-made bytes over that one connection (yagmail's ``send()`` would log in again for
+every message and build its own message). Three things yagmail does not do, done here:
+certificates are verified (it passes no TLS context, and ``smtplib`` alone verifies
+nothing), the server's reply to every message is kept, and a dropped connection is
+reported instead of retried blindly (a retry after DATA may send twice)."""
+
+from __future__ import annotations
+
+import contextlib
+import smtplib
+import ssl
+from dataclasses import dataclass
+from typing import Any
+
+import yagmail
+
+from flows.errors import VotumError
+from flows.settings import Settings
+
+
+class SmtpError(VotumError):
+    """The mail server cannot be used; nothing was claimed or sent."""
+
+    exit_code = 7
+
+
+class SmtpLoginError(SmtpError):
+    pass
+
+
+class SmtpTlsError(SmtpError):
+    pass
+
+
+@dataclass(frozen=True)
+class SendResult:
+    accepted: bool
+    code: int | None
+    reply: str
+    permanent: bool  # the server refused for good (5xx): do not try again
+    connection_lost: bool = False
+
+    @property
+    def transient(self) -> bool:
+        return not self.accepted and not self.permanent
+
+
+def _reply(code: int | None, text: bytes | str | None) -> str:
+    message = text.decode("utf-8", "replace") if isinstance(text, bytes) else (text or "")
+    return f"{code} {message}".strip() if code is not None else message
+
+
+def _result(code: int, text: bytes | str) -> SendResult:
+    return SendResult(
+        accepted=200 <= code < 300, code=code, reply=_reply(code, text), permanent=code >= 500
+    )
+
+
+def tls_context(settings: Settings) -> ssl.SSLContext:
+    """Certificate and host name verified; a private CA only when configured."""
+    cafile = str(settings.smtp_ca_file) if settings.smtp_ca_file else None
+    return ssl.create_default_context(cafile=cafile)
+
+
+class SmtpTransport:
+    """One SMTP connection, opened by yagmail, used for many messages."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._client: Any = None
+
+    @property
+    def where(self) -> str:
+        return f"{self._settings.smtp_host}:{self._settings.smtp_port}"
+
+    def open(self) -> None:
+        settings = self._settings
+        kwargs: dict[str, Any] = {"timeout": settings.smtp_timeout_seconds}
+        starttls: bool | dict[str, Any] = False
+        if settings.smtp_security == "ssl":
+            kwargs["context"] = tls_context(settings)
+        elif settings.smtp_security == "starttls":
+            starttls = {"context": tls_context(settings)}
+        user = settings.smtp_user
+        password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+        self._client = yagmail.SMTP(
+            user=user or settings.mail_from,
+            password=password,
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            smtp_ssl=settings.smtp_security == "ssl",
+            smtp_starttls=starttls,
+            smtp_skip_login=not user,
+            soft_email_validation=False,
+            **kwargs,
+        )
+        try:
+            self._client.login()
+        except smtplib.SMTPAuthenticationError as exc:
+            raise SmtpLoginError(
+                f"The mail server {self.where} refused the login of {user!r}: "
+                f"{_reply(exc.smtp_code, exc.smtp_error)}. Check VOTUM_SMTP_USER and "
+                "VOTUM_SMTP_PASSWORD."
+            ) from None
+        except ssl.SSLCertVerificationError as exc:
+            raise SmtpTlsError(
+                f"The certificate of {self.where} is not trusted ({exc.verify_message}). "
+                "Use a certificate from a trusted CA, or trust the bank's CA with "
+                "VOTUM_SMTP_CA_FILE."
+            ) from None
+        except smtplib.SMTPNotSupportedError as exc:
+            raise SmtpTlsError(
+                f"The mail server {self.where} does not offer what VOTUM_SMTP_SECURITY="
+                f"{settings.smtp_security} needs: {exc}"
+            ) from None
+        except (OSError, smtplib.SMTPException) as exc:
+            raise SmtpError(f"Cannot connect to the mail server {self.where}: {exc}") from None
+
+    def send(self, sender: str, recipient: str, data: bytes) -> SendResult:
+        """Send one message: accepted only when the server answered 2xx to DATA."""
+        smtp: smtplib.SMTP = self._client.smtp
+        try:
+            smtp.ehlo_or_helo_if_needed()
+            code, text = smtp.mail(sender)
+            if code != 250:
+                smtp.rset()
+                return _result(code, text)
+            code, text = smtp.rcpt(recipient)
+            if code not in (250, 251):
+                smtp.rset()
+                return _result(code, text)
+            code, text = smtp.data(data)
+            return _result(code, text)
+        except smtplib.SMTPDataError as exc:
+            self._reset_quietly(smtp)
+            return _result(exc.smtp_code, exc.smtp_error)
+        except smtplib.SMTPResponseException as exc:
+            self._reset_quietly(smtp)
+            return _result(exc.smtp_code, exc.smtp_error)
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            return SendResult(
+                accepted=False,
+                code=None,
+                reply=f"connection lost: {exc}",
+                permanent=False,
+                connection_lost=True,
+            )
+
+    @staticmethod
+    def _reset_quietly(smtp: smtplib.SMTP) -> None:
+        # After a refusal the session is reset; if the connection is gone, the next send
+        # reports it.
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            smtp.rset()
+
+    def reconnect(self) -> None:
+        self.close()
+        self.open()
+
+    def close(self) -> None:
+        if self._client is not None:
+            # Closing a connection the server already dropped: nothing left to do.
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                self._client.close()
+            self._client = None

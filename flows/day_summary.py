@@ -35,6 +35,7 @@ class DaySummary:
     emails_suppressed: int = 0
     emails_pending: int = 0
     emails_previewed: int = 0
+    unsendable: tuple[str, ...] = ()  # planned emails that cannot go out, and why
 
     @property
     def changes(self) -> int:
@@ -113,6 +114,10 @@ def format_summary(summary: DaySummary) -> str:
     )
     if summary.held_reason:
         lines.append(f"  HELD, nothing sent: {summary.held_reason}")
+    for reason in summary.unsendable[:10]:
+        lines.append(f"  cannot be sent: {reason}")
+    if len(summary.unsendable) > 10:
+        lines.append(f"  ... and {len(summary.unsendable) - 10} more (ops.delivery_ledger)")
     if summary.ineligible_by_reason:
         reasons = ", ".join(f"{k} {v:,}" for k, v in summary.ineligible_by_reason.items())
         lines.append(f"  to call instead: {reasons}")

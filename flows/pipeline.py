@@ -161,6 +161,7 @@ def daily_run(
         emails_suppressed=report.suppressed,
         emails_pending=report.left_pending,
         emails_previewed=previews,
+        unsendable=tuple(sorted(plan.unusable.values())),
     )
     logger.info("summary:\n%s", format_summary(summary))
     return summary

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.smtp_server import RecordingSmtpServer
+
 # Prefect reads its settings on import: point it at a throw-away home first.
 _SESSION_HOME = Path(tempfile.mkdtemp(prefix="votum-tests-"))
 os.environ["PREFECT_HOME"] = str(_SESSION_HOME / "prefect")
@@ -30,6 +32,25 @@ def votum_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("VOTUM_HOME", str(home))
     monkeypatch.chdir(tmp_path)
     return home
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[RecordingSmtpServer]:
+    """A real SMTP server on localhost that records what it receives."""
+    with RecordingSmtpServer() as server:
+        yield server
+
+
+@pytest.fixture
+def mail_to(
+    smtp_server: RecordingSmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> RecordingSmtpServer:
+    """Point votum's settings at the recording server (plain SMTP, fast retries)."""
+    monkeypatch.setenv("VOTUM_SMTP_HOST", smtp_server.host)
+    monkeypatch.setenv("VOTUM_SMTP_PORT", str(smtp_server.port))
+    monkeypatch.setenv("VOTUM_SMTP_SECURITY", "none")
+    monkeypatch.setenv("VOTUM_SMTP_RETRY_BACKOFF_SECONDS", "0.01")
+    return smtp_server
 
 
 @pytest.fixture(scope="session")

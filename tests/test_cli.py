@@ -12,19 +12,33 @@ from pathlib import Path
 import duckdb
 
 from tests.drops import SAP, SIEMENS, write_csv, write_drop
+from tests.smtp_server import RecordingSmtpServer
 
 VOTUM = str(Path(sys.executable).parent / "votum")
 
 
-def _votum(*args: str, home: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+def _votum(
+    *args: str, home: Path, cwd: Path, smtp: RecordingSmtpServer | None = None, **settings: str
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VOTUM_", "PREFECT_"))}
     env.update({"VOTUM_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"})
+    if smtp is not None:
+        env.update(
+            {
+                "VOTUM_SMTP_HOST": smtp.host,
+                "VOTUM_SMTP_PORT": str(smtp.port),
+                "VOTUM_SMTP_SECURITY": "none",
+            }
+        )
+    env.update({f"VOTUM_{k.upper()}": v for k, v in settings.items()})
     return subprocess.run(
         [VOTUM, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=300, check=False
     )
 
 
-def test_run_prints_the_day_and_a_file_fault_names_file_and_column(tmp_path: Path) -> None:
+def test_run_prints_the_day_and_a_file_fault_names_file_and_column(
+    tmp_path: Path, smtp_server: RecordingSmtpServer
+) -> None:
     inbox, home = tmp_path / "inbox", tmp_path / "home"
     monday, tuesday = date(2026, 3, 2), date(2026, 3, 3)
     clients = [["C1", "Anna", "Ahn", "anna@example.com", "de", "A1", "ja"]]
@@ -42,10 +56,27 @@ def test_run_prints_the_day_and_a_file_fault_names_file_and_column(tmp_path: Pat
         holdings=[["C1", SAP, 3, 290]],
     )
 
-    first = _votum("run", "--date", "2026-03-02", "--inbox", str(inbox), home=home, cwd=tmp_path)
+    first = _votum(
+        "run",
+        "--date",
+        "2026-03-02",
+        "--inbox",
+        str(inbox),
+        home=home,
+        cwd=tmp_path,
+        smtp=smtp_server,
+    )
     assert first.returncode == 0, first.stderr
     second = _votum(
-        "run", "--date", "2026-03-03", "--inbox", str(inbox), "--json", home=home, cwd=tmp_path
+        "run",
+        "--date",
+        "2026-03-03",
+        "--inbox",
+        str(inbox),
+        "--json",
+        home=home,
+        cwd=tmp_path,
+        smtp=smtp_server,
     )
     assert second.returncode == 0, second.stderr
     summary = json.loads(second.stdout.strip().splitlines()[-1])
@@ -56,6 +87,10 @@ def test_run_prints_the_day_and_a_file_fault_names_file_and_column(tmp_path: Pat
         1,
     )
     assert summary["rows_loaded"] == {"ratings": 1, "holdings": 1}
+    assert (summary["digests_sent"], summary["worklists_sent"]) == (1, 0)
+    # No advisors.csv was ever delivered: the worklist cannot go out, and the run says why.
+    assert summary["unsendable"] == ["advisor A1: no email address"]
+    assert [m.rcpt_tos for m in smtp_server.messages] == [["anna@example.com"]]
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
         assert con.execute(
             "SELECT client_id, previous_rating, new_rating FROM fct_client_rating_changes"
@@ -66,7 +101,16 @@ def test_run_prints_the_day_and_a_file_fault_names_file_and_column(tmp_path: Pat
 
     broken = write_drop(inbox, date(2026, 3, 4), ratings=[], holdings=[["C1", SIEMENS, 1, 1]])
     write_csv(broken / "holdings.csv", ["client_id", "isin", "market_value_eur", "as_of"], [])
-    failed = _votum("run", "--date", "2026-03-04", "--inbox", str(inbox), home=home, cwd=tmp_path)
+    failed = _votum(
+        "run",
+        "--date",
+        "2026-03-04",
+        "--inbox",
+        str(inbox),
+        home=home,
+        cwd=tmp_path,
+        smtp=smtp_server,
+    )
     assert failed.returncode == 3
     assert "holdings.csv: required column 'quantity' missing" in failed.stderr
 
@@ -116,3 +160,75 @@ def test_bad_arguments_and_settings_are_refused_clearly(tmp_path: Path) -> None:
     )
     assert bad_setting.returncode == 2
     assert "VOTUM_SMTP_PORT" in bad_setting.stderr
+
+
+def test_a_held_day_exits_distinctly_and_release_sends_it_once(
+    tmp_path: Path, smtp_server: RecordingSmtpServer
+) -> None:
+    inbox, home = tmp_path / "inbox", tmp_path / "home"
+    clients = [
+        ["C1", "Anna", "Ahn", "anna@example.com", "de", "A1", "ja"],
+        ["C2", "Bert", "Bock", "bert@example.com", "en", "A1", "ja"],
+    ]
+    advisors = [["A1", "Petra Schmidt", "petra@bank.example", "Filiale Köln", "boss@bank.example"]]
+    write_drop(
+        inbox,
+        date(2026, 3, 2),
+        ratings=[
+            [SAP, "SAP SE", "buy", "2026-03-02"],
+            [SIEMENS, "Siemens AG", "hold", "2026-03-02"],
+        ],
+        holdings=[["C1", SAP, 3, 300], ["C2", SIEMENS, 1, 100]],
+        clients=clients,
+        advisors=advisors,
+    )
+    write_drop(
+        inbox,
+        date(2026, 3, 3),
+        ratings=[
+            [SAP, "SAP SE", "sell", "2026-03-03"],
+            [SIEMENS, "Siemens AG", "buy", "2026-03-03"],
+        ],
+        holdings=[["C1", SAP, 3, 300], ["C2", SIEMENS, 1, 100]],
+    )
+    strict = {"max_change_share": "0.5", "min_changed_isins": "2"}
+    for day in ("2026-03-02", "2026-03-03"):
+        result = _votum(
+            "run",
+            "--date",
+            day,
+            "--inbox",
+            str(inbox),
+            home=home,
+            cwd=tmp_path,
+            smtp=smtp_server,
+            **strict,
+        )
+    assert result.returncode == 10, result.stderr
+    assert "2026-03-03 is held" in result.stderr and "votum release 2026-03-03" in result.stderr
+    assert smtp_server.messages == []
+
+    released = _votum(
+        "release",
+        "2026-03-03",
+        "--note",
+        "research confirmed",
+        home=home,
+        cwd=tmp_path,
+        smtp=smtp_server,
+    )
+    assert released.returncode == 0, released.stderr
+    assert "3 held emails released; 3 sent" in released.stdout
+    assert sorted(m.rcpt_tos[0] for m in smtp_server.messages) == [
+        "anna@example.com",
+        "bert@example.com",
+        "petra@bank.example",
+    ]
+    again = _votum("release", "2026-03-03", home=home, cwd=tmp_path, smtp=smtp_server)
+    assert "0 held emails released; 0 sent" in again.stdout
+    assert len(smtp_server.messages) == 3
+
+    suppressed = _votum("suppress", "Anna@Example.com", home=home, cwd=tmp_path)
+    assert suppressed.returncode == 0 and "suppressed" in suppressed.stdout
+    refused = _votum("suppress", "not an address", home=home, cwd=tmp_path)
+    assert refused.returncode == 2

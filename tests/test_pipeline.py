@@ -17,6 +17,7 @@ from flows.demo.generate import generate_drops
 from flows.pipeline import daily_run
 from flows.settings import get_settings
 from flows.warehouse import open_warehouse
+from tests.smtp_server import RecordingSmtpServer
 
 SCALE = {
     "strong buy": ("strong_buy", 1), "stark kaufen": ("strong_buy", 1),
@@ -109,7 +110,9 @@ def _expected_alerts(inbox: Path, days: list[date]) -> set[tuple[object, ...]]:
 
 
 @pytest.mark.usefixtures("prefect_server")
-def test_daily_runs_over_generated_days_match_the_rules(votum_home: Path, tmp_path: Path) -> None:
+def test_daily_runs_over_generated_days_match_the_rules(
+    votum_home: Path, tmp_path: Path, mail_to: RecordingSmtpServer
+) -> None:
     inbox = tmp_path / "inbox"
     generated = generate_drops(inbox, start=date(2026, 3, 30), days=6, clients=400, seed=11)
     assert date(2026, 4, 3) not in generated.drop_dates  # Good Friday
@@ -138,10 +141,18 @@ def test_daily_runs_over_generated_days_match_the_rules(votum_home: Path, tmp_pa
     assert all(s.rows_loaded["holdings"] > 0 for s in summaries)
     assert "ingest" in summaries[-1].stage_seconds
 
+    # One digest per client and day with an emailable position, to that client's address.
+    digests = [m for m in mail_to.messages if m.message["X-Votum-Kind"] == "client_digest"]
+    expected_digests = {(day, client) for day, client, *_, reason in expected if reason is None}
+    assert len(digests) == len(expected_digests) == sum(s.digests_sent for s in summaries)
+    assert len({m.message_id for m in digests}) == len(digests)
+    worklists = [m for m in mail_to.messages if m.message["X-Votum-Kind"] == "advisor_worklist"]
+    assert len(worklists) == sum(s.worklists_sent for s in summaries) > 0
+
 
 @pytest.mark.usefixtures("prefect_server")
-def test_a_day_run_twice_and_a_day_run_late_give_the_same_marts(
-    votum_home: Path, tmp_path: Path
+def test_a_day_run_twice_gives_the_same_marts_and_sends_nothing_again(
+    votum_home: Path, tmp_path: Path, mail_to: RecordingSmtpServer
 ) -> None:
     inbox = tmp_path / "inbox"
     generated = generate_drops(inbox, start=date(2026, 5, 4), days=3, clients=200, seed=5)
@@ -152,7 +163,9 @@ def test_a_day_run_twice_and_a_day_run_late_give_the_same_marts(
     query = "SELECT * FROM fct_client_rating_changes ORDER BY client_change_id"
     with open_warehouse(settings.warehouse_path, read_only=True) as con:
         before = con.execute(query).fetchall()
-    daily_run(run_date=days[-1], inbox=inbox)
+    sent = len(mail_to.messages)
+    again = daily_run(run_date=days[-1], inbox=inbox)
+    assert again.emails_sent == 0 and len(mail_to.messages) == sent
     with open_warehouse(settings.warehouse_path, read_only=True) as con:
         assert con.execute(query).fetchall() == before
         assert con.execute(

@@ -5,7 +5,8 @@ ready-made bytes over that one connection (yagmail's ``send()`` would log in aga
 every message and build its own message). Three things yagmail does not do, done here:
 certificates are verified (it passes no TLS context, and ``smtplib`` alone verifies
 nothing), the server's reply to every message is kept, and a dropped connection is
-reported instead of retried blindly (a retry after DATA may send twice)."""
+reported instead of retried blindly (a retry after DATA may send twice). A login name
+is used as written (yagmail would append "@gmail.com" to one without "@")."""
 
 from __future__ import annotations
 
@@ -55,7 +56,12 @@ def _reply(code: int | None, text: bytes | str | None) -> str:
 
 def _result(code: int, text: bytes | str) -> SendResult:
     return SendResult(
-        accepted=200 <= code < 300, code=code, reply=_reply(code, text), permanent=code >= 500
+        accepted=200 <= code < 300,
+        code=code,
+        reply=_reply(code, text),
+        permanent=code >= 500,
+        # 421: the server is closing the connection; the next attempt needs a new one.
+        connection_lost=code == 421,
     )
 
 
@@ -97,6 +103,10 @@ class SmtpTransport:
             soft_email_validation=False,
             **kwargs,
         )
+        if user:
+            # yagmail turns a login name without "@" into "<name>@gmail.com"; a bank's
+            # relay account ("svc_votum") must be used as written.
+            self._client.user = user
         try:
             self._client.login()
         except smtplib.SMTPAuthenticationError as exc:

@@ -1,0 +1,78 @@
+"""A dispatching process killed mid-batch (SIGKILL, a real subprocess) and run again:
+every email arrives, none twice, except possibly the one whose acceptance by the
+server was not yet recorded when the process died, and that one with the same
+Message-ID."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from flows.demo.generate import generate_drops
+from flows.notify.dispatch import dispatch
+from flows.settings import get_settings
+from flows.warehouse import open_warehouse
+from tests.notify.scenario import build_days
+from tests.notify.test_dispatch import plan
+from tests.smtp_server import RecordingSmtpServer
+
+DISPATCH = "from flows.settings import get_settings; from flows.notify.dispatch import dispatch; dispatch(get_settings())"
+
+
+def test_killed_dispatch_resumes_without_duplicates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, smtp_server: RecordingSmtpServer
+) -> None:
+    inbox = tmp_path / "inbox"
+    generated = generate_drops(inbox, start=date(2026, 10, 5), days=3, clients=1500, seed=6)
+    home = tmp_path / "home"
+    env = {
+        "VOTUM_HOME": str(home),
+        "VOTUM_SMTP_HOST": smtp_server.host,
+        "VOTUM_SMTP_PORT": str(smtp_server.port),
+        "VOTUM_SMTP_SECURITY": "none",
+        "VOTUM_DISPATCH_BATCH_SIZE": "40",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = get_settings()
+    build_days(settings, inbox, generated.drop_dates)
+    planned = sum(
+        plan(settings, day).digests + plan(settings, day).worklists for day in generated.drop_dates
+    )
+    assert planned > 150, "the scenario needs enough emails to be killed in the middle"
+    with open_warehouse(settings.warehouse_path, read_only=True) as con:
+        planned_ids = {
+            r[0] for r in con.execute("SELECT message_id FROM ops.delivery_ledger").fetchall()
+        }
+
+    child_env = {**os.environ, **env, "VOTUM_SMTP_MAX_PER_SECOND": "150"}
+    child = subprocess.Popen([sys.executable, "-c", DISPATCH], env=child_env)
+    deadline = time.monotonic() + 120
+    while len(smtp_server.messages) < 60 and time.monotonic() < deadline and child.poll() is None:
+        time.sleep(0.01)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    assert child.returncode == -signal.SIGKILL
+    before_restart = len(smtp_server.messages)
+    assert 0 < before_restart < len(planned_ids), "the kill must land mid-batch"
+
+    report = dispatch(get_settings())
+    assert report.left_pending == report.failed == 0
+
+    received = Counter(m.message_id for m in smtp_server.messages)
+    assert set(received) == planned_ids  # every email arrived
+    repeats = {mid: n for mid, n in received.items() if n > 1}
+    # At most the one message in flight when the process died, with its own Message-ID.
+    assert len(repeats) <= 1 and all(n == 2 for n in repeats.values())
+    with open_warehouse(settings.warehouse_path, read_only=True) as con:
+        assert con.execute("SELECT DISTINCT status FROM ops.delivery_ledger").fetchall() == [
+            ("sent",)
+        ]

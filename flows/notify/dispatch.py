@@ -19,6 +19,7 @@ server's reply and are never retried blindly.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import queue
@@ -218,20 +219,32 @@ class _Worker:
 
 
 def _send_batch(
-    workers: Sequence[_Worker], prepared: list[tuple[ClaimedMessage, bytes]], tally: _Tally
+    workers: Sequence[_Worker],
+    batch: Sequence[ClaimedMessage],
+    render: Callable[[ClaimedMessage], bytes],
+    tally: _Tally,
 ) -> None:
-    work: queue.SimpleQueue[tuple[ClaimedMessage, bytes]] = queue.SimpleQueue()
-    for item in prepared:
-        work.put(item)
+    """Each worker renders and sends one message after the other, so that one thread
+    renders while another waits for the server."""
+    work: queue.SimpleQueue[ClaimedMessage] = queue.SimpleQueue()
+    for message in batch:
+        work.put(message)
     lock = threading.Lock()
 
     def run(worker: _Worker) -> None:
         while True:
             try:
-                message, data = work.get_nowait()
+                message = work.get_nowait()
             except queue.Empty:
                 return
-            status, attempts = worker.deliver(message, data)
+            try:
+                data = render(message)
+            except (UnsafeMessageError, RenderError) as exc:
+                # Refused before any byte of it went out: failed, with the reason.
+                worker.journal.record(message.message_key, FAILED, f"refused: {exc}", 0)
+                status, attempts = FAILED, 0
+            else:
+                status, attempts = worker.deliver(message, data)
             with lock:
                 tally.add(message.kind, status, attempts)
 
@@ -243,23 +256,10 @@ def _send_batch(
             future.result()
 
 
-def _prepare(
-    batch: Sequence[ClaimedMessage],
-    settings: Settings,
-    delivery: dict[str, str],
-    journal: Journal,
-    tally: _Tally,
-) -> list[tuple[ClaimedMessage, bytes]]:
-    """Render the batch; a message that cannot be built safely is failed, not sent."""
-    prepared = []
-    now = datetime.now(UTC)
-    for message in batch:
-        try:
-            prepared.append((message, render_claimed(message, settings, delivery, now)))
-        except (UnsafeMessageError, RenderError) as exc:
-            journal.record(message.message_key, FAILED, f"refused: {exc}", 0)
-            tally.add(message.kind, FAILED, 0)
-    return prepared
+def _render_with(
+    message: ClaimedMessage, *, settings: Settings, delivery: dict[str, str], sent_at: datetime
+) -> bytes:
+    return render_claimed(message, settings, delivery, sent_at)
 
 
 def _dispatch_kind(
@@ -275,7 +275,13 @@ def _dispatch_kind(
     while batch := claim(con, kind, settings.dispatch_batch_size, business_day, exclude=tried):
         tried.update(m.message_key for m in batch)
         delivery = statuses(con, digest_keys(batch)) if kind == ADVISOR_WORKLIST else {}
-        _send_batch(workers, _prepare(batch, settings, delivery, journal, tally), tally)
+        sent_at = datetime.now(UTC)
+        _send_batch(
+            workers,
+            batch,
+            functools.partial(_render_with, settings=settings, delivery=delivery, sent_at=sent_at),
+            tally,
+        )
         apply_journal(con, journal)
 
 

@@ -90,6 +90,8 @@ def clean_header_text(value: str) -> str:
     """One line of text for a header: CR, LF, NUL, every other control character, line and
     paragraph separators and bidi overrides become a space; whitespace is collapsed to one
     space and trimmed."""
+    if value.isprintable():  # the common case: nothing to replace (bidi controls are not)
+        return " ".join(value.split())
     spaced = "".join(
         " " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") or ch in _BIDI_CONTROLS else ch
         for ch in value
@@ -178,11 +180,13 @@ class _Formats:
         pattern = "dd.MM.yyyy" if self.language == "de" else "d MMM yyyy"
         return str(format_date(day, pattern, locale=self.locale))
 
+    @lru_cache(maxsize=4096)  # noqa: B019 - one formatter per language lives for the process
     def date(self, iso: str) -> str:
         """The date of an ISO date or timestamp (a timestamp with an offset in bank time)."""
         moment = _parse_moment(iso)
         return self._day(moment.date() if isinstance(moment, datetime) else moment)
 
+    @lru_cache(maxsize=4096)  # noqa: B019 - one formatter per language lives for the process
     def timestamp(self, iso: str) -> str:
         """Date and time of an ISO timestamp; a bare date stays a date."""
         moment = _parse_moment(iso)
@@ -191,6 +195,12 @@ class _Formats:
         clock = str(format_time(moment.time(), "HH:mm", locale=self.locale))
         day = self._day(moment.date())
         return f"{day}, {clock} Uhr" if self.language == "de" else f"{day}, {clock}"
+
+
+@lru_cache(maxsize=4)
+def _formats(language: str) -> _Formats:
+    """One formatter per language for the whole process (loading a locale is slow)."""
+    return _Formats(language)
 
 
 def _parse_moment(iso: str) -> date | datetime:
@@ -418,7 +428,7 @@ def _opt_out(links: UnsubscribeLinks, texts: Mapping[str, str]) -> _OptOut:
     if not https.lower().startswith("https://"):
         raise RenderError(f"unsubscribe link is not https: {https!r}")
     for link in (https, mailto):
-        if any(ch.isspace() or unicodedata.category(ch) == "Cc" or ch in '<>"' for ch in link):
+        if not link.isprintable() or any(ch.isspace() or ch in '<>"' for ch in link):
             raise RenderError(f"unsubscribe link contains unsafe characters: {link!r}")
     if not mailto.lower().startswith("mailto:"):
         raise RenderError(f"unsubscribe address is not a mailto: link: {mailto!r}")
@@ -500,7 +510,7 @@ def _render_client_digest(
         raise RenderError("no holdings")
     language = _language(digest.language)
     texts = _DIGEST_TEXTS[language]
-    fmt = _Formats(language)
+    fmt = _formats(language)
 
     first, last = _line(digest.first_name), _line(digest.last_name)
     greeting = (
@@ -614,7 +624,7 @@ def _render_worklist(worklist: AdvisorWorklist, delivery: Mapping[str, str]) -> 
         raise RenderError("no lines")
     language = _language(worklist.language)
     texts = _WORKLIST_TEXTS[language]
-    fmt = _Formats(language)
+    fmt = _formats(language)
 
     lines: list[_LineView] = []
     for line in sorted(worklist.lines, key=_sort_key):

@@ -39,9 +39,10 @@ format: install
 	$(BIN)/ruff check --fix flows tests benchmarks
 	$(BIN)/ruff format flows tests benchmarks
 
-## make bench: bank-scale figures (1M clients, ~10M positions); see README
+## make bench: bank-scale figures (1M clients, ~10M positions; dispatch rate); see README
 bench: install
 	$(BIN)/python -m benchmarks.bench_daily_run
+	$(BIN)/python -m benchmarks.bench_dispatch
 
 ## make lock: re-resolve and pin the full dependency set
 lock:

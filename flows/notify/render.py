@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import textwrap
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -120,6 +121,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.filters["wordwrap"] = _wordwrap
     autoescape = env.autoescape
     for name in HTML_TEMPLATES:
         if not (autoescape(name) if callable(autoescape) else autoescape):
@@ -128,6 +130,19 @@ def environment() -> Environment:
         if autoescape(name) if callable(autoescape) else autoescape:
             raise RuntimeError(f"autoescape is on for text template {name}")
     return env
+
+
+@lru_cache(maxsize=1024)
+def _wrapped(text: str, width: int, break_long_words: bool) -> str:
+    return "\n".join(
+        textwrap.wrap(text, width, break_long_words=break_long_words, break_on_hyphens=True)
+    )
+
+
+def _wordwrap(text: str, width: int = 79, break_long_words: bool = True) -> str:
+    """Jinja's ``wordwrap`` for plain text, remembered: the same paragraphs (the notice,
+    the introduction) recur in every email of a run."""
+    return _wrapped(str(text), width, break_long_words)
 
 
 def _render(name: str, context: Mapping[str, Any]) -> str:
@@ -422,13 +437,16 @@ class _OptOut:
     mailto: str
 
 
+_UNSAFE_IN_LINK = re.compile(r'[\s<>"]')
+
+
 def _opt_out(links: UnsubscribeLinks, texts: Mapping[str, str]) -> _OptOut:
     https = links.https.strip()
     mailto = links.mailto.strip()
     if not https.lower().startswith("https://"):
         raise RenderError(f"unsubscribe link is not https: {https!r}")
     for link in (https, mailto):
-        if not link.isprintable() or any(ch.isspace() or ch in '<>"' for ch in link):
+        if not link.isprintable() or _UNSAFE_IN_LINK.search(link):
             raise RenderError(f"unsubscribe link contains unsafe characters: {link!r}")
     if not mailto.lower().startswith("mailto:"):
         raise RenderError(f"unsubscribe address is not a mailto: link: {mailto!r}")

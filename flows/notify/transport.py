@@ -11,6 +11,7 @@ is used as written (yagmail would append "@gmail.com" to one without "@")."""
 from __future__ import annotations
 
 import contextlib
+import re
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -20,6 +21,9 @@ import yagmail
 
 from flows.errors import VotumError
 from flows.settings import Settings
+
+# Dot-stuffing (RFC 5321 4.5.2): a line that starts with "." gets another one.
+_LEADING_DOT = re.compile(rb"(?m)^\.")
 
 
 class SmtpError(VotumError):
@@ -130,10 +134,12 @@ class SmtpTransport:
             raise SmtpError(f"Cannot connect to the mail server {self.where}: {exc}") from None
 
     def send(self, sender: str, recipient: str, data: bytes) -> SendResult:
-        """Send one message: accepted only when the server answered 2xx to DATA."""
+        """Send one message: accepted only when the server answered 2xx to its end."""
         smtp: smtplib.SMTP = self._client.smtp
         try:
             smtp.ehlo_or_helo_if_needed()
+            if smtp.has_extn("pipelining"):
+                return self._send_pipelined(smtp, sender, recipient, data)
             code, text = smtp.mail(sender)
             if code != 250:
                 smtp.rset()
@@ -158,6 +164,34 @@ class SmtpTransport:
                 permanent=False,
                 connection_lost=True,
             )
+
+    def _send_pipelined(
+        self, smtp: smtplib.SMTP, sender: str, recipient: str, data: bytes
+    ) -> SendResult:
+        """MAIL, RCPT and DATA in one write, their three replies read after (RFC 2920):
+        two round trips a message instead of four."""
+        smtp.send(
+            f"MAIL FROM:{smtplib.quoteaddr(sender)}\r\n"
+            f"RCPT TO:{smtplib.quoteaddr(recipient)}\r\nDATA\r\n"
+        )
+        mail, rcpt, start = smtp.getreply(), smtp.getreply(), smtp.getreply()
+        refused = next(
+            (r for r, ok in ((mail, (250,)), (rcpt, (250, 251))) if r[0] not in ok), None
+        )
+        if start[0] != 354:
+            smtp.rset()
+            return _result(*(refused or start))
+        if refused is not None:
+            # The server wants data although the envelope failed: end an empty message.
+            smtp.send(b".\r\n")
+            smtp.getreply()
+            smtp.rset()
+            return _result(*refused)
+        body = _LEADING_DOT.sub(b"..", data) if data.startswith(b".") or b"\n." in data else data
+        if not body.endswith(b"\r\n"):
+            body += b"\r\n"
+        smtp.send(body + b".\r\n")
+        return _result(*smtp.getreply())
 
     @staticmethod
     def _reset_quietly(smtp: smtplib.SMTP) -> None:

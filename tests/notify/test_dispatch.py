@@ -335,3 +335,21 @@ def test_a_pool_of_connections_sends_each_message_once(
     report = dispatch(settings)
     ids = [m.message_id for m in smtp_server.messages]
     assert report.sent == len(ids) == len(set(ids)) == 7
+
+
+@pytest.mark.parametrize("pipelining", [True, False])
+def test_with_and_without_pipelining_refusals_are_read_right(
+    mail_settings: Settings, monkeypatch: pytest.MonkeyPatch, pipelining: bool
+) -> None:
+    with RecordingSmtpServer(pipelining=pipelining) as server:
+        monkeypatch.setenv("VOTUM_SMTP_PORT", str(server.port))
+        settings = get_settings()
+        plan(settings, TUE)
+        server.fail_next(1, 451, "Greylisted", stage="rcpt")
+        server.fail_next(1, 452, "Too many messages", stage="mail")
+        server.reject_recipient("jane.smith@example.org", 550, "No such user here")
+        report = dispatch(settings)
+        assert (report.sent, report.failed, report.left_pending) == (4, 1, 0)
+        assert ledger(settings)["client_digest:2026-03-03:C2"][1] == "550 No such user here"
+        ids = [m.message_id for m in server.messages]
+        assert len(ids) == len(set(ids)) == 4

@@ -52,6 +52,7 @@ def _command_run(args: argparse.Namespace, settings: Settings) -> int:
         full_refresh=args.full_refresh,
         dry_run=args.dry_run,
         preview_dir=args.preview_dir,
+        send=not args.no_send,
     )
     if args.json:
         print(json.dumps(summary_as_dict(summary)))
@@ -65,6 +66,17 @@ def _command_run(args: argparse.Namespace, settings: Settings) -> int:
             f"`votum discard {run_date} --reason ...`."
         )
         return EXIT_HELD
+    return 0
+
+
+def _command_dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    from flows.pipeline import dispatch_run
+
+    report = dispatch_run()
+    console.print(
+        f"{report.sent} sent, {report.failed} failed, {report.suppressed} suppressed, "
+        f"{report.left_pending} left pending ({report.messages_per_second:,.0f} messages/s)"
+    )
     return 0
 
 
@@ -193,9 +205,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="plan the emails and write them as .eml files; send nothing, open no connection",
     )
     run.add_argument(
+        "--no-send", action="store_true", help="plan the emails but leave them for `votum dispatch`"
+    )
+    run.add_argument(
         "--preview-dir", type=Path, help="where --dry-run writes (default VOTUM_HOME/preview/DATE)"
     )
     run.set_defaults(handler=_command_run)
+
+    send = commands.add_parser("dispatch", help="send the emails waiting in the ledger")
+    send.set_defaults(handler=_command_dispatch)
 
     release = commands.add_parser(
         "release", help="send the emails of a day the circuit breaker held"

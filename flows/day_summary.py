@@ -9,6 +9,7 @@ from datetime import date
 import duckdb
 
 from flows.ingest.loader import DropLoad
+from flows.warehouse import first_row
 
 
 @dataclass(frozen=True)
@@ -54,14 +55,16 @@ def summarize_day(con: duckdb.DuckDBPyConnection, load: DropLoad) -> DaySummary:
             [day],
         ).fetchall()
     )
-    affected = con.execute(
-        """
+    affected = first_row(
+        con.execute(
+            """
         SELECT count(DISTINCT client_id), count(*),
                count(DISTINCT client_id) FILTER (WHERE notify_eligible)
         FROM fct_client_rating_changes WHERE business_day = ?
         """,
-        [day],
-    ).fetchone()
+            [day],
+        )
+    )
     reasons = dict(
         con.execute(
             """

@@ -105,8 +105,12 @@ def daily_run(
     full_refresh: bool = False,
     dry_run: bool = False,
     preview_dir: Path | None = None,
+    send: bool = True,
 ) -> DaySummary:
-    """One business day: the drop ``inbox/<run_date>/`` to the clients' inboxes."""
+    """One business day: the drop ``inbox/<run_date>/`` to the clients' inboxes.
+
+    ``send=False`` stops after planning: the emails wait in the ledger for
+    ``votum dispatch`` (to build early and send at a set hour)."""
     logger = get_run_logger()
     seconds: dict[str, float] = {}
 
@@ -136,7 +140,7 @@ def daily_run(
         folder = preview_dir or get_settings().home_dir / "preview" / run_date.isoformat()
         previews = _timed(seconds, "preview", lambda: preview_emails(run_date, folder))
         logger.info("dry run: %d emails written to %s, nothing sent", previews, folder)
-    else:
+    elif send:
         report = _timed(seconds, "dispatch", dispatch_emails)
         logger.info(
             "dispatch: %d sent, %d failed, %d suppressed, %d left pending in %.1fs",
@@ -189,3 +193,18 @@ def release_run(business_day: date, note: str | None = None) -> tuple[int, Dispa
         report.left_pending,
     )
     return released, report
+
+
+@flow(name="votum-dispatch", persist_result=False)
+def dispatch_run() -> DispatchReport:
+    """Send whatever waits in the ledger: planned with ``--no-send``, or left pending by
+    a mail server that was down."""
+    report = dispatch_emails()
+    get_run_logger().info(
+        "dispatch: %d sent, %d failed, %d suppressed, %d left pending",
+        report.sent,
+        report.failed,
+        report.suppressed,
+        report.left_pending,
+    )
+    return report

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -19,6 +20,14 @@ from flows.errors import WarehouseBusyError, WarehouseError
 from flows.ingest.drop_files import DROP_FILES, LINEAGE_COLUMNS
 
 _LOCK_HOLDER = re.compile(r"PID (\d+)")
+
+
+def first_row(cursor: duckdb.DuckDBPyConnection) -> tuple[Any, ...] | None:
+    """The first row of a result, reading the result to its end: DuckDB 2 refuses other
+    work on a connection while a result is only partly fetched (``fetchone`` leaves it
+    open)."""
+    rows = cursor.fetchall()
+    return rows[0] if rows else None
 
 
 @contextmanager
@@ -104,7 +113,7 @@ def set_run_date(con: duckdb.DuckDBPyConnection, run_date: date) -> None:
 def loaded_seeds_fingerprint(con: duckdb.DuckDBPyConnection) -> str | None:
     """The fingerprint of the seed files last loaded by dbt into this warehouse."""
     ensure_raw_schema(con)
-    row = con.execute("SELECT max(fingerprint) FROM raw.dbt_seeds_loaded").fetchone()
+    row = first_row(con.execute("SELECT max(fingerprint) FROM raw.dbt_seeds_loaded"))
     return str(row[0]) if row and row[0] is not None else None
 
 

@@ -17,7 +17,7 @@ from flows.demo.generate import generate_drops
 from flows.demo.mailserver import DemoMailServer, list_messages
 from flows.pipeline import daily_run
 from flows.settings import Settings
-from flows.warehouse import open_warehouse
+from flows.warehouse import first_row, open_warehouse
 
 DEMO_START = date(2026, 10, 1)
 
@@ -102,13 +102,15 @@ def _show_marts(settings: Settings, console: Console) -> None:
             LIMIT 8
             """
         ).fetchall()
-        totals = con.execute(
-            """
+        totals = first_row(
+            con.execute(
+                """
             SELECT (SELECT count(*) FROM fct_rating_changes WHERE change_type <> 'initiation'),
                    (SELECT count(*) FROM fct_client_rating_changes),
                    (SELECT count(*) FROM fct_client_rating_changes WHERE notify_eligible)
             """
-        ).fetchone()
+            )
+        )
     table = Table(
         "day",
         "client",

@@ -27,7 +27,7 @@ from flows.ingest.reader import (
     inspect_parquet,
     sha256_of,
 )
-from flows.warehouse import ensure_raw_schema
+from flows.warehouse import ensure_raw_schema, first_row
 
 # Bump when the way files are read changes, so that unchanged files are read again.
 LOADER_VERSION = 1
@@ -129,10 +129,12 @@ def _insert_csv(
     ]
     target = [f'"{c.name}"' for c in drop_file.columns] + [n for n, _ in LINEAGE_COLUMNS]
     values = selected + _lineage_values(drop_date, source)
-    loaded = con.execute(
-        f"INSERT INTO {drop_file.table} ({', '.join(target)}) "
-        f"SELECT {', '.join(values)} FROM {_csv_scan(source, rejects)}"
-    ).fetchone()
+    loaded = first_row(
+        con.execute(
+            f"INSERT INTO {drop_file.table} ({', '.join(target)}) "
+            f"SELECT {', '.join(values)} FROM {_csv_scan(source, rejects)}"
+        )
+    )
     # One row per fault: a line with two unreadable values is listed twice.
     con.execute(
         f"""
@@ -143,7 +145,7 @@ def _insert_csv(
         FROM {rejects}
         """
     )
-    rejected = con.execute(f"SELECT count(DISTINCT line) FROM {rejects}").fetchone()
+    rejected = first_row(con.execute(f"SELECT count(DISTINCT line) FROM {rejects}"))
     con.execute(f"DROP TABLE IF EXISTS {rejects}")
     con.execute(f"DROP TABLE IF EXISTS {rejects}_scan")
     return (int(loaded[0]) if loaded else 0, int(rejected[0]) if rejected else 0)
@@ -186,12 +188,15 @@ def _insert_parquet(
     )
     target = [f'"{c.name}"' for c in drop_file.columns] + [n for n, _ in LINEAGE_COLUMNS]
     values = [casts[c.name] for c in drop_file.columns] + _lineage_values(drop_date, source)
-    loaded = con.execute(
-        f"INSERT INTO {drop_file.table} ({', '.join(target)}) "
-        f"SELECT {', '.join(values)} FROM {scan} WHERE NOT ({bad_row})"
-    ).fetchone()
-    rejected = con.execute(
-        f"""
+    loaded = first_row(
+        con.execute(
+            f"INSERT INTO {drop_file.table} ({', '.join(target)}) "
+            f"SELECT {', '.join(values)} FROM {scan} WHERE NOT ({bad_row})"
+        )
+    )
+    rejected = first_row(
+        con.execute(
+            f"""
         INSERT INTO raw.rejected_rows
         SELECT DATE {_sql_string(drop_date.isoformat())}, {_sql_string(drop_file.name)},
                {_sql_string(source.name)}, file_row_number + 1, {first_bad_column}, 'CAST',
@@ -199,7 +204,8 @@ def _insert_parquet(
                CAST({raw_row} AS VARCHAR)
         FROM {scan} WHERE {bad_row}
         """
-    ).fetchone()
+        )
+    )
     return (int(loaded[0]) if loaded else 0, int(rejected[0]) if rejected else 0)
 
 
@@ -227,14 +233,16 @@ def _previous_load(
     con: duckdb.DuckDBPyConnection, drop_file: DropFile, drop_date: date, source: SourceFile
 ) -> tuple[str, int, int] | None:
     """sha256, rows loaded and rejected of the same file loaded before by this loader."""
-    row = con.execute(
-        """
+    row = first_row(
+        con.execute(
+            """
         SELECT sha256, rows_loaded, rows_rejected FROM raw.drop_files
         WHERE drop_date = ? AND file_kind = ? AND file_name = ? AND size_bytes = ?
           AND loader_version = ?
         """,
-        [drop_date, drop_file.name, source.name, source.path.stat().st_size, LOADER_VERSION],
-    ).fetchone()
+            [drop_date, drop_file.name, source.name, source.path.stat().st_size, LOADER_VERSION],
+        )
+    )
     return (str(row[0]), int(row[1]), int(row[2])) if row else None
 
 

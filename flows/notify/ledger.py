@@ -19,6 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from flows.notify.journal import Journal
+from flows.warehouse import first_row
 
 PENDING, HELD, SENDING, SENT, FAILED, SUPPRESSED, DISCARDED = (
     "pending",
@@ -154,7 +155,7 @@ def upsert_planned(con: duckdb.DuckDBPyConnection, messages: Sequence[PlannedMes
 
 
 def _count(con: duckdb.DuckDBPyConnection) -> int:
-    row = con.execute("SELECT count(*) FROM ops.delivery_ledger").fetchone()
+    row = first_row(con.execute("SELECT count(*) FROM ops.delivery_ledger"))
     return int(row[0]) if row else 0
 
 
@@ -242,10 +243,12 @@ def apply_journal(con: duckdb.DuckDBPyConnection, journal: Journal) -> int:
 
 def pending_count(con: duckdb.DuckDBPyConnection, business_day: date | None = None) -> int:
     day_filter = "AND business_day = ?" if business_day else ""
-    row = con.execute(
-        f"SELECT count(*) FROM ops.delivery_ledger WHERE status = 'pending' {day_filter}",
-        [business_day] if business_day else [],
-    ).fetchone()
+    row = first_row(
+        con.execute(
+            f"SELECT count(*) FROM ops.delivery_ledger WHERE status = 'pending' {day_filter}",
+            [business_day] if business_day else [],
+        )
+    )
     return int(row[0]) if row else 0
 
 
@@ -284,9 +287,11 @@ def hold_day(con: duckdb.DuckDBPyConnection, business_day: date, reason: str) ->
 def day_hold(con: duckdb.DuckDBPyConnection, business_day: date) -> tuple[str, str | None] | None:
     """(reason, decision) of a day the circuit breaker held, or None."""
     ensure_ledger(con)
-    row = con.execute(
-        "SELECT reason, decision FROM ops.day_holds WHERE business_day = ?", [business_day]
-    ).fetchone()
+    row = first_row(
+        con.execute(
+            "SELECT reason, decision FROM ops.day_holds WHERE business_day = ?", [business_day]
+        )
+    )
     return (str(row[0]), row[1]) if row else None
 
 
@@ -306,15 +311,17 @@ def _decide(
     ensure_ledger(con)
     con.execute("BEGIN TRANSACTION")
     try:
-        changed = con.execute(
-            """
+        changed = first_row(
+            con.execute(
+                """
             UPDATE ops.delivery_ledger
             SET status = ?, status_reason = coalesce(?, status_reason),
                 updated_at = now()
             WHERE business_day = ? AND status = 'held'
             """,
-            [status, note if status == DISCARDED else None, business_day],
-        ).fetchone()
+                [status, note if status == DISCARDED else None, business_day],
+            )
+        )
         con.execute(
             "UPDATE ops.day_holds SET decision = ?, decided_at = now(), "
             "decision_note = ? WHERE business_day = ?",

@@ -40,6 +40,7 @@ from flows.notify.payloads import (
     WorklistLine,
     to_json,
 )
+from flows.warehouse import first_row
 
 HISTORY_DAYS = 365
 
@@ -116,6 +117,22 @@ def build_digests(
     by_client: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for line in lines:
         by_client[str(line["client_id"])].append(line)
+    points: dict[tuple[str, str], tuple[RatingPoint, ...]] = {}
+
+    def history_of(isin: str, language: Language) -> tuple[RatingPoint, ...]:
+        # Built once per security and language, shared by every client who holds it.
+        key = (isin, language)
+        if key not in points:
+            points[key] = tuple(
+                RatingPoint(
+                    rated_at=str(_iso(h["rated_at"])),
+                    rating=str(h["rating_code"]),
+                    label=str(h.get(f"label_{language}") or h["rating_code"]),
+                )
+                for h in history.get(isin, ())
+            )
+        return points[key]
+
     digests = []
     for client_id in sorted(by_client):
         rows = sorted(
@@ -144,14 +161,7 @@ def build_digests(
                 portfolio_weight=(
                     float(r["portfolio_weight"]) if r.get("portfolio_weight") is not None else None
                 ),
-                history=tuple(
-                    RatingPoint(
-                        rated_at=str(_iso(h["rated_at"])),
-                        rating=str(h["rating_code"]),
-                        label=str(h.get(f"label_{language}") or h["rating_code"]),
-                    )
-                    for h in history.get(str(r["isin"]), ())
-                ),
+                history=history_of(str(r["isin"]), language),
             )
             for r in rows
         )
@@ -333,14 +343,15 @@ def planned_messages(
 
 
 # -- I/O -------------------------------------------------------------------------------
-def _dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    names = [d[0] for d in cursor.description or ()]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+def _dicts(con: duckdb.DuckDBPyConnection, query: str, params: list[Any]) -> list[dict[str, Any]]:
+    # Through Arrow: one C++ conversion instead of a Python loop over 130,000 rows.
+    rows: list[dict[str, Any]] = con.sql(query, params=params).to_arrow_table().to_pylist()
+    return rows
 
 
 def read_day_lines(con: duckdb.DuckDBPyConnection, business_day: date) -> list[dict[str, Any]]:
     return _dicts(
-        con.execute("SELECT * FROM mart_notification_lines WHERE business_day = ?", [business_day])
+        con, "SELECT * FROM mart_notification_lines WHERE business_day = ?", [business_day]
     )
 
 
@@ -352,15 +363,14 @@ def read_history(
     if not wanted:
         return {}
     rows = _dicts(
-        con.execute(
-            """
-            SELECT isin, rated_at, rating_code, label_de, label_en
-            FROM mart_rating_history
-            WHERE list_contains(?, isin) AND rated_at >= ? AND drop_date <= ?
-            ORDER BY isin, rated_at, drop_date
-            """,
-            [wanted, business_day - timedelta(days=HISTORY_DAYS), business_day],
-        )
+        con,
+        """
+        SELECT isin, rated_at, rating_code, label_de, label_en
+        FROM mart_rating_history
+        WHERE list_contains(?, isin) AND rated_at >= ? AND drop_date <= ?
+        ORDER BY isin, rated_at, drop_date
+        """,
+        [wanted, business_day - timedelta(days=HISTORY_DAYS), business_day],
     )
     history: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
@@ -370,16 +380,18 @@ def read_history(
 
 def read_breaker_counts(con: duckdb.DuckDBPyConnection, business_day: date) -> tuple[int, int]:
     """(ISINs upgraded or downgraded in the day's drop, ISINs rated before that drop)."""
-    row = con.execute(
-        """
+    row = first_row(
+        con.execute(
+            """
         SELECT
             (SELECT count(DISTINCT isin) FROM fct_rating_changes
              WHERE business_day = ? AND change_type IN ('upgrade', 'downgrade')),
             (SELECT count(DISTINCT isin) FROM intermediate.int_ratings_historized
              WHERE drop_date < ?)
         """,
-        [business_day, business_day],
-    ).fetchone()
+            [business_day, business_day],
+        )
+    )
     return (int(row[0]), int(row[1])) if row else (0, 0)
 
 

@@ -86,9 +86,15 @@ class DispatchReport:
 class Throttle:
     """At most ``rate`` sends per second across all connections (0: no limit)."""
 
-    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        rate: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._interval = 1.0 / rate if rate > 0 else 0.0
         self._clock = clock
+        self._sleep = sleep
         self._next = 0.0
         self._lock = threading.Lock()
 
@@ -100,7 +106,7 @@ class Throttle:
             start = max(now, self._next)
             self._next = start + self._interval
         if start > now:
-            time.sleep(start - now)
+            self._sleep(start - now)
 
 
 def unsubscribe_links(settings: Settings, client_id: str) -> UnsubscribeLinks:

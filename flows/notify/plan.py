@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -43,6 +43,7 @@ from flows.notify.payloads import (
 from flows.warehouse import first_row
 
 HISTORY_DAYS = 365
+ChangeType = Literal["upgrade", "downgrade"]
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,7 @@ def build_digests(
                 change_id=str(r["change_id"]),
                 isin=str(r["isin"]),
                 security_name=str(r.get("security_name") or r["isin"]),
-                change_type=cast(Literal["upgrade", "downgrade"], r["change_type"]),
+                change_type=cast(ChangeType, r["change_type"]),
                 previous_rating=str(r["previous_rating"]),
                 previous_label=_label(r, "previous", language),
                 new_rating=str(r["new_rating"]),
@@ -189,6 +190,11 @@ def build_digests(
     return digests
 
 
+def worklist_order(line: WorklistLine) -> tuple[Decimal, str, str]:
+    """Largest position value first, then client and security."""
+    return (-Decimal(line.market_value_eur), line.client_id, line.isin)
+
+
 def build_worklists(
     lines: Sequence[Mapping[str, Any]],
     emailed_clients: set[str],
@@ -206,7 +212,7 @@ def build_worklists(
         rows = sorted(
             by_advisor[advisor_id],
             key=lambda r: (-Decimal(r["market_value_eur"]), r["client_id"], r["isin"]),
-        )
+        )  # the same order as worklist_order
         first = rows[0]
         worklist_lines = []
         for r in rows:
@@ -218,7 +224,7 @@ def build_worklists(
                     client_name=_client_name(r),
                     isin=str(r["isin"]),
                     security_name=str(r.get("security_name") or r["isin"]),
-                    change_type=cast(Literal["upgrade", "downgrade"], r["change_type"]),
+                    change_type=cast(ChangeType, r["change_type"]),
                     previous_label=_label(r, "previous", language),
                     new_label=_label(r, "new", language),
                     market_value_eur=str(r["market_value_eur"]),
@@ -349,10 +355,44 @@ def _dicts(con: duckdb.DuckDBPyConnection, query: str, params: list[Any]) -> lis
     return rows
 
 
-def read_day_lines(con: duckdb.DuckDBPyConnection, business_day: date) -> list[dict[str, Any]]:
-    return _dicts(
-        con, "SELECT * FROM mart_notification_lines WHERE business_day = ?", [business_day]
-    )
+CHUNK_ROWS = 20_000
+
+# The day's rows are read client by client, a chunk at a time: a bank-sized day
+# (130,000 affected positions) never sits in memory at once as Python objects.
+_LINES_BY_CLIENT = """
+    SELECT * FROM mart_notification_lines WHERE business_day = ?
+    ORDER BY client_id, market_value_eur DESC, isin
+"""
+
+
+def read_grouped(
+    con: duckdb.DuckDBPyConnection, query: str, params: list[Any], key: str
+) -> Iterator[list[dict[str, Any]]]:
+    """The rows of ``query`` in chunks of about :data:`CHUNK_ROWS`, never splitting the
+    rows of one ``key`` (the query orders by it). Reads through a cursor of its own, so
+    that ``con`` can write while the chunks come."""
+    reader = con.cursor().sql(query, params=params).to_arrow_reader(CHUNK_ROWS)
+    pending: list[dict[str, Any]] = []
+    for batch in reader:
+        rows = pending + batch.to_pylist()
+        if not rows:
+            continue
+        cut = len(rows)
+        while cut > 0 and rows[cut - 1][key] == rows[-1][key]:
+            cut -= 1
+        pending = rows[cut:]
+        if cut:
+            yield rows[:cut]
+    if pending:
+        yield pending
+
+
+def read_day_isins(con: duckdb.DuckDBPyConnection, business_day: date) -> list[str]:
+    rows = con.execute(
+        "SELECT DISTINCT isin FROM fct_client_rating_changes WHERE business_day = ?",
+        [business_day],
+    ).fetchall()
+    return [str(row[0]) for row in rows]
 
 
 def read_history(
@@ -415,33 +455,55 @@ def plan_day(
     if decision is not None and decision[1] == "released":
         held_reason = None  # a person looked at the day and let it go
     discarded = decision is not None and decision[1] == "discarded"
-    suppressed = {email for email, *_ in journal.suppressions()}
-    lines = decide_eligibility(read_day_lines(con, business_day), suppressed)
-    eligible = [line for line in lines if line["notify_eligible"]]
-    history = read_history(con, business_day, (str(line["isin"]) for line in eligible))
-    digests = build_digests(eligible, history, business_day)
-    worklists = build_worklists(
-        lines, {d.client_id for d in digests}, business_day, advisor_language
-    )
-    messages = planned_messages(digests, worklists, business_day, held_reason, mail_domain)
-    if discarded:
-        messages = [
-            replace(m, status=DISCARDED, status_reason="the day was discarded")
-            if m.status != FAILED
-            else m
-            for m in messages
-        ]
     if held_reason and not discarded:
         hold_day(con, business_day, held_reason)
-    new_rows = upsert_planned(con, messages)
+    suppressed = {email for email, *_ in journal.suppressions()}
+    history = read_history(con, business_day, read_day_isins(con, business_day))
+
+    def store(messages: list[PlannedMessage]) -> int:
+        if discarded:
+            messages = [
+                replace(m, status=DISCARDED, status_reason="the day was discarded")
+                if m.status != FAILED
+                else m
+                for m in messages
+            ]
+        unusable.update(
+            {m.message_key: m.status_reason or "" for m in messages if m.status == FAILED}
+        )
+        return upsert_planned(con, messages)
+
+    unusable: dict[str, str] = {}
+    emailed: set[str] = set()
+    worklists: dict[str, tuple[AdvisorWorklist, list[WorklistLine]]] = {}
+    new_rows = lines = to_call = without_advisor = 0
+    # One pass in client order: each client's digest, and their worklist lines kept per
+    # advisor until every client has been seen.
+    for chunk in read_grouped(con, _LINES_BY_CLIENT, [business_day], "client_id"):
+        decided = decide_eligibility(chunk, suppressed)
+        digests = build_digests([r for r in decided if r["notify_eligible"]], history, business_day)
+        emailed_now = {d.client_id for d in digests}
+        emailed |= emailed_now
+        for partial in build_worklists(decided, emailed_now, business_day, advisor_language):
+            _, advisor_lines = worklists.setdefault(partial.advisor_id, (partial, []))
+            advisor_lines.extend(partial.lines)
+        lines += len(decided)
+        to_call += len({r["client_id"] for r in decided if not r["notify_eligible"]})
+        without_advisor += sum(1 for r in decided if not r.get("advisor_id"))
+        new_rows += store(planned_messages(digests, [], business_day, held_reason, mail_domain))
+    complete = [
+        replace(head, lines=tuple(sorted(advisor_lines, key=worklist_order)))
+        for head, advisor_lines in (worklists[a] for a in sorted(worklists))
+    ]
+    new_rows += store(planned_messages([], complete, business_day, held_reason, mail_domain))
     return PlanResult(
         business_day=business_day,
-        digests=len(digests),
-        worklists=len(worklists),
+        digests=len(emailed),
+        worklists=len(complete),
         new_rows=new_rows,
         held_reason=held_reason,
-        lines=len(lines),
-        clients_to_call=len({line["client_id"] for line in lines if not line["notify_eligible"]}),
-        lines_without_advisor=sum(1 for line in lines if not line.get("advisor_id")),
-        unusable={m.message_key: m.status_reason or "" for m in messages if m.status == FAILED},
+        lines=lines,
+        clients_to_call=to_call,
+        lines_without_advisor=without_advisor,
+        unusable=unusable,
     )

@@ -53,6 +53,7 @@ def _command_run(args: argparse.Namespace, settings: Settings) -> int:
         dry_run=args.dry_run,
         preview_dir=args.preview_dir,
         send=not args.no_send,
+        backfill=args.backfill,
     )
     if args.json:
         print(json.dumps(summary_as_dict(summary)))
@@ -77,6 +78,14 @@ def _command_dispatch(args: argparse.Namespace, settings: Settings) -> int:
         f"{report.sent} sent, {report.failed} failed, {report.suppressed} suppressed, "
         f"{report.left_pending} left pending ({report.messages_per_second:,.0f} messages/s)"
     )
+    return 0
+
+
+def _command_quality_export(args: argparse.Namespace, settings: Settings) -> int:
+    from flows.quality.gx_project import write_project
+
+    folder = write_project(settings)
+    console.print(f"Great Expectations project written from the rules: {folder}")
     return 0
 
 
@@ -205,6 +214,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="plan the emails and write them as .eml files; send nothing, open no connection",
     )
     run.add_argument(
+        "--backfill",
+        action="store_true",
+        help="load and build a past day (older than the last one); plan and send nothing",
+    )
+    run.add_argument(
         "--no-send", action="store_true", help="plan the emails but leave them for `votum dispatch`"
     )
     run.add_argument(
@@ -214,6 +228,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     send = commands.add_parser("dispatch", help="send the emails waiting in the ledger")
     send.set_defaults(handler=_command_dispatch)
+
+    quality = commands.add_parser("quality", help="the Great Expectations project")
+    quality_commands = quality.add_subparsers(dest="quality_command", required=True)
+    export = quality_commands.add_parser(
+        "export", help="write expectations/gx from flows/quality/rules.py (commit the result)"
+    )
+    export.set_defaults(handler=_command_quality_export)
 
     release = commands.add_parser(
         "release", help="send the emails of a day the circuit breaker held"

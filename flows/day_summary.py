@@ -37,6 +37,10 @@ class DaySummary:
     emails_pending: int = 0
     emails_previewed: int = 0
     unsendable: tuple[str, ...] = ()  # planned emails that cannot go out, and why
+    quarantined: dict[str, int] = field(default_factory=dict)  # file kind -> rows
+    quality_warnings: tuple[str, ...] = ()
+    data_docs: str | None = None
+    backfill: bool = False
 
     @property
     def changes(self) -> int:
@@ -124,9 +128,15 @@ def format_summary(summary: DaySummary) -> str:
     if summary.ineligible_by_reason:
         reasons = ", ".join(f"{k} {v:,}" for k, v in summary.ineligible_by_reason.items())
         lines.append(f"  to call instead: {reasons}")
-    if summary.rows_rejected:
-        rejected = ", ".join(f"{k} {v:,}" for k, v in summary.rows_rejected.items())
-        lines.append(f"  rows not readable (see raw.rejected_rows): {rejected}")
+    if summary.quarantined:
+        moved = ", ".join(f"{k} {v:,}" for k, v in summary.quarantined.items())
+        lines.append(f"  rows quarantined (see ops.quarantine): {moved}")
+    for warning in summary.quality_warnings:
+        lines.append(f"  quality warning: {warning}")
+    if summary.data_docs:
+        lines.append(f"  Data Docs: {summary.data_docs}")
+    if summary.backfill:
+        lines.append("  backfill: built, nothing planned or sent")
     if summary.stage_seconds:
         stages = ", ".join(f"{k} {v:.1f}s" for k, v in summary.stage_seconds.items())
         lines.append(f"  stages: {stages}")

@@ -1,8 +1,8 @@
 """The Prefect flows: the only place where the stages are composed.
 
-The daily run reads top to bottom: ingest the drop, build the marts with dbt, plan the
-day's emails into the delivery ledger, dispatch them, summarise. (The quality gates
-join as their stage is built.) Tasks are thin wrappers around the stage functions and
+The daily run reads top to bottom: ingest the drop, check it (raw quality gate), build
+the marts with dbt, check them (mart quality gate), plan the day's emails into the
+delivery ledger, dispatch them, summarise. Tasks are thin wrappers around the stage functions and
 never take secrets or client data as parameters. No task is cached: the same inputs on
 another day mean new work. Nothing is retried by Prefect: ingest and dbt are not
 transient, and dispatch retries SMTP itself, per message, where exactly-once allows.
@@ -28,9 +28,10 @@ from flows.notify.ledger import release_day
 from flows.notify.plan import PlanResult, plan_day
 from flows.notify.preview import write_previews
 from flows.notify.suppressions import sync_suppressions
+from flows.quality.gates import QualityReport, check_drop, check_marts
 from flows.settings import get_settings
 from flows.transform import build_marts
-from flows.warehouse import open_warehouse
+from flows.warehouse import open_warehouse, set_run_date
 
 T = TypeVar("T")
 
@@ -45,9 +46,21 @@ def ingest_drop(run_date: date, inbox: Path) -> DropLoad:
             run_date,
             holdings_retention_drops=settings.holdings_retention_drops,
         )
+        # The rest of the run (quality queries, dbt) reads the day from raw.run_context.
+        set_run_date(con, run_date)
         with open_journal(settings.journal_path) as journal:
             sync_suppressions(con, journal)
     return load
+
+
+@task(name="check-drop-quality", cache_policy=NO_CACHE)
+def check_drop_quality(load: DropLoad, *, backfill: bool) -> QualityReport:
+    return check_drop(get_settings(), load, backfill=backfill)
+
+
+@task(name="check-mart-quality", cache_policy=NO_CACHE)
+def check_mart_quality(run_date: date) -> QualityReport:
+    return check_marts(get_settings(), run_date)
 
 
 @task(name="build-marts", cache_policy=NO_CACHE)
@@ -57,7 +70,7 @@ def build_marts_for_day(run_date: date, *, full_refresh: bool = False) -> int:
 
 
 @task(name="plan-emails", cache_policy=NO_CACHE)
-def plan_emails(run_date: date) -> PlanResult:
+def plan_emails(run_date: date, hold_reason: str | None = None) -> PlanResult:
     settings = get_settings()
     with (
         open_warehouse(settings.warehouse_path) as con,
@@ -71,6 +84,7 @@ def plan_emails(run_date: date) -> PlanResult:
             min_changed_isins=settings.min_changed_isins,
             advisor_language=settings.advisor_language,
             mail_domain=settings.mail_domain,
+            hold_reason=hold_reason,
         )
 
 
@@ -106,11 +120,13 @@ def daily_run(
     dry_run: bool = False,
     preview_dir: Path | None = None,
     send: bool = True,
+    backfill: bool = False,
 ) -> DaySummary:
     """One business day: the drop ``inbox/<run_date>/`` to the clients' inboxes.
 
     ``send=False`` stops after planning: the emails wait in the ledger for
-    ``votum dispatch`` (to build early and send at a set hour)."""
+    ``votum dispatch`` (to build early and send at a set hour). ``backfill=True``
+    loads and builds a past day (older than the last one) and plans and sends nothing."""
     logger = get_run_logger()
     seconds: dict[str, float] = {}
 
@@ -121,12 +137,39 @@ def daily_run(
         seconds["ingest"],
     )
 
+    raw_quality = _timed(
+        seconds, "quality_raw", lambda: check_drop_quality(load, backfill=backfill)
+    )
+    logger.info(
+        "quality (raw): %d rules, %d quarantined rows, %d warnings; Data Docs %s",
+        len(raw_quality.outcomes),
+        sum(raw_quality.quarantined.values()),
+        len(raw_quality.warnings),
+        raw_quality.data_docs,
+    )
+
     nodes = _timed(
         seconds, "dbt_build", lambda: build_marts_for_day(run_date, full_refresh=full_refresh)
     )
     logger.info("dbt build: %d nodes passed in %.1fs", nodes, seconds["dbt_build"])
 
-    plan = _timed(seconds, "plan", lambda: plan_emails(run_date))
+    mart_quality = _timed(seconds, "quality_marts", lambda: check_mart_quality(run_date))
+    holds = [*raw_quality.hold_reasons, *mart_quality.hold_reasons]
+    if backfill:
+        summary = replace(
+            _timed(seconds, "summary", lambda: summarize(load)),
+            stage_seconds=seconds,
+            quarantined=raw_quality.quarantined,
+            quality_warnings=raw_quality.warnings,
+            data_docs=str(raw_quality.data_docs),
+            backfill=True,
+        )
+        logger.info("backfill: built, nothing planned or sent\n%s", format_summary(summary))
+        return summary
+
+    plan = _timed(
+        seconds, "plan", lambda: plan_emails(run_date, hold_reason="; ".join(holds) or None)
+    )
     logger.info(
         "plan: %d client digests, %d worklists%s",
         plan.digests,
@@ -166,6 +209,9 @@ def daily_run(
         emails_pending=report.left_pending,
         emails_previewed=previews,
         unsendable=tuple(sorted(plan.unusable.values())),
+        quarantined=raw_quality.quarantined,
+        quality_warnings=raw_quality.warnings,
+        data_docs=str(raw_quality.data_docs),
     )
     logger.info("summary:\n%s", format_summary(summary))
     return summary

@@ -69,6 +69,17 @@ class Settings(BaseSettings):
     dbt_project_dir: Path = PROJECT_ROOT / "dbt_project"
     dbt_threads: int = Field(default=2, ge=1, le=64)
 
+    max_quarantine_share: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="A file with a larger share of faulty rows is a file fault.",
+    )
+    max_holdings_change: float = Field(
+        default=0.20,
+        gt=0,
+        description="Holdings snapshot size change against the previous drop that holds the day.",
+    )
     holdings_retention_drops: int = Field(
         default=30,
         ge=2,

@@ -48,6 +48,8 @@ def test_run_prints_the_day_and_a_file_fault_names_file_and_column(
         ratings=[[SAP, "SAP SE", "Kaufen", "2026-03-02"]],
         holdings=[["C1", SAP, 3, 300]],
         clients=clients,
+        # An advisor without a usable address: the worklist cannot go out.
+        advisors=[["A1", "Petra Schmidt", "", "Filiale Köln", "boss@bank.example"]],
     )
     write_drop(
         inbox,

@@ -91,8 +91,9 @@ def inspect_drop(con: duckdb.DuckDBPyConnection, drop_dir: Path) -> list[SourceF
     return sources
 
 
-def _csv_scan(source: SourceFile, rejects: str) -> str:
-    """A ``read_csv`` call that reads ``source`` exactly as inspected."""
+def _csv_scan(source: SourceFile, rejects: str | None) -> str:
+    """A ``read_csv`` call that reads ``source`` exactly as inspected. Unreadable rows
+    go to the reject table ``rejects``; without one they are skipped the same way."""
     types = {c.name: c.type for c in source.drop_file.columns}
     columns = []
     for position, name in enumerate(source.header):
@@ -105,13 +106,42 @@ def _csv_scan(source: SourceFile, rejects: str) -> str:
         "quote = '\"'",
         "escape = '\"'",
         f"columns = {{{', '.join(columns)}}}",
-        "store_rejects = true",
-        f"rejects_table = {_sql_string(rejects)}",
-        f"rejects_scan = {_sql_string(rejects + '_scan')}",
     ]
+    if rejects is None:
+        options.append("ignore_errors = true")
+    else:
+        options += [
+            "store_rejects = true",
+            f"rejects_table = {_sql_string(rejects)}",
+            f"rejects_scan = {_sql_string(rejects + '_scan')}",
+        ]
     if source.decimal_comma:
         options += ["decimal_separator = ','", "thousands = '.'"]
     return f"read_csv({_sql_string(str(source.path))}, {', '.join(options)})"
+
+
+def typed_rows_sql(con: duckdb.DuckDBPyConnection, source: SourceFile, drop_date: date) -> str:
+    """The file's rows read again exactly as ingest loaded them (same columns, types and
+    skipped rows), with ``_drop_date`` and ``_row``: the row's position among the rows
+    loaded (CSV, counting from 1) or in the file (Parquet, from 1). The quarantine uses
+    it to tell the line of a faulty row."""
+    drop_file = source.drop_file
+    day = f"DATE {_sql_string(drop_date.isoformat())}"
+    if source.file_format == "parquet":
+        parquet = _parquet_projection(con, source)
+        columns = [f'{parquet.casts[c.name]} AS "{c.name}"' for c in drop_file.columns]
+        return (
+            f"SELECT {', '.join(columns)}, {day} AS _drop_date, file_row_number + 1 AS _row "
+            f"FROM {parquet.scan} WHERE NOT ({parquet.bad_row})"
+        )
+    columns = [
+        f'"{c.name}"' if c.name in source.header else f'CAST(NULL AS {c.type}) AS "{c.name}"'
+        for c in drop_file.columns
+    ]
+    return (
+        f"SELECT {', '.join(columns)}, {day} AS _drop_date, row_number() OVER () AS _row "
+        f"FROM {_csv_scan(source, None)}"
+    )
 
 
 def _lineage_values(drop_date: date, source: SourceFile) -> list[str]:
@@ -151,11 +181,17 @@ def _insert_csv(
     return (int(loaded[0]) if loaded else 0, int(rejected[0]) if rejected else 0)
 
 
-def _insert_parquet(
-    con: duckdb.DuckDBPyConnection, source: SourceFile, drop_date: date
-) -> tuple[int, int]:
+@dataclass(frozen=True)
+class _ParquetProjection:
+    scan: str
+    casts: dict[str, str]  # column -> typed expression
+    bad_row: str  # true for a row with a value that cannot be read as its type
+    first_bad_column: str
+    raw_row: str  # the row as it came, as JSON
+
+
+def _parquet_projection(con: duckdb.DuckDBPyConnection, source: SourceFile) -> _ParquetProjection:
     drop_file = source.drop_file
-    scan = f"read_parquet({_sql_string(str(source.path))}, file_row_number = true)"
     # Parquet columns may be named in any case; select them by their own names.
     actual = {name.lower(): name for name in _parquet_names(con, source)}
     casts = {
@@ -171,27 +207,38 @@ def _insert_parquet(
         for c in drop_file.columns
         if c.name in actual
     ]
-    bad_row = " OR ".join(f"({cond})" for _, cond in failures) or "false"
-    raw_row = (
-        "to_json(struct_pack("
-        + ", ".join(
-            f'"{c.name}" := "{actual[c.name]}"' for c in drop_file.columns if c.name in actual
-        )
-        + "))"
+    return _ParquetProjection(
+        scan=f"read_parquet({_sql_string(str(source.path))}, file_row_number = true)",
+        casts=casts,
+        bad_row=" OR ".join(f"({cond})" for _, cond in failures) or "false",
+        first_bad_column=(
+            "CASE "
+            + " ".join(f"WHEN {cond} THEN {_sql_string(name)}" for name, cond in failures)
+            + " END"
+            if failures
+            else "NULL"
+        ),
+        raw_row=(
+            "to_json(struct_pack("
+            + ", ".join(
+                f'"{c.name}" := "{actual[c.name]}"' for c in drop_file.columns if c.name in actual
+            )
+            + "))"
+        ),
     )
-    first_bad_column = (
-        "CASE "
-        + " ".join(f"WHEN {cond} THEN {_sql_string(name)}" for name, cond in failures)
-        + " END"
-        if failures
-        else "NULL"
-    )
+
+
+def _insert_parquet(
+    con: duckdb.DuckDBPyConnection, source: SourceFile, drop_date: date
+) -> tuple[int, int]:
+    drop_file = source.drop_file
+    parquet = _parquet_projection(con, source)
     target = [f'"{c.name}"' for c in drop_file.columns] + [n for n, _ in LINEAGE_COLUMNS]
-    values = [casts[c.name] for c in drop_file.columns] + _lineage_values(drop_date, source)
+    values = [parquet.casts[c.name] for c in drop_file.columns] + _lineage_values(drop_date, source)
     loaded = first_row(
         con.execute(
             f"INSERT INTO {drop_file.table} ({', '.join(target)}) "
-            f"SELECT {', '.join(values)} FROM {scan} WHERE NOT ({bad_row})"
+            f"SELECT {', '.join(values)} FROM {parquet.scan} WHERE NOT ({parquet.bad_row})"
         )
     )
     rejected = first_row(
@@ -199,10 +246,10 @@ def _insert_parquet(
             f"""
         INSERT INTO raw.rejected_rows
         SELECT DATE {_sql_string(drop_date.isoformat())}, {_sql_string(drop_file.name)},
-               {_sql_string(source.name)}, file_row_number + 1, {first_bad_column}, 'CAST',
-               'Error when converting column "' || {first_bad_column} || '" to its type',
-               CAST({raw_row} AS VARCHAR)
-        FROM {scan} WHERE {bad_row}
+               {_sql_string(source.name)}, file_row_number + 1, {parquet.first_bad_column},
+               'CAST', 'Error when converting column "' || {parquet.first_bad_column}
+               || '" to its type', CAST({parquet.raw_row} AS VARCHAR)
+        FROM {parquet.scan} WHERE {parquet.bad_row}
         """
         )
     )
@@ -332,3 +379,19 @@ def load_drop(
             con.execute("ROLLBACK")
             raise
     return DropLoad(drop_date, drop_dir, tuple(loads))
+
+
+def unload_drop(con: duckdb.DuckDBPyConnection, drop_date: date) -> None:
+    """Take a drop out of the raw layer again (a file fault was found after loading):
+    the next run of the day loads it from scratch."""
+    day = _sql_string(drop_date.isoformat())
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for drop_file in DROP_FILES:
+            con.execute(f"DELETE FROM {drop_file.table} WHERE _drop_date = DATE {day}")
+        con.execute(f"DELETE FROM raw.rejected_rows WHERE drop_date = DATE {day}")
+        con.execute(f"DELETE FROM raw.drop_files WHERE drop_date = DATE {day}")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise

@@ -1,0 +1,253 @@
+"""The quality gates of a run, per the spec's policy.
+
+* :func:`check_drop` after ingest, before dbt: the raw suites of every file of the drop.
+  Row faults move to the quarantine and the run goes on; file faults (and a file with
+  too large a share of faulty rows) take the drop out of the raw layer again and stop
+  the run with a message naming the file and the check; an implausible holdings volume
+  or a drop older than the last one holds the day.
+* :func:`check_marts` after dbt, before dispatch: a failing mart suite holds the day.
+
+Great Expectations does the validating (in SQL, inside DuckDB) and writes Data Docs;
+what each result means for the run is decided here.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from flows.errors import DropError, VotumError
+from flows.ingest.drop_files import DROP_FILES_BY_NAME
+from flows.ingest.loader import DropLoad, inspect_drop, typed_rows_sql, unload_drop
+from flows.quality.gx_project import (
+    MART_CHECKPOINT,
+    RAW_CHECKPOINT,
+    data_docs_index,
+    open_context,
+    release_engine,
+)
+from flows.quality.quarantine import quarantine_rows, quarantine_unreadable
+from flows.quality.rules import ALL_RULES, Rule
+from flows.quality.sql_support import ensure_quality_objects, forget_quarantine
+from flows.settings import Settings
+from flows.warehouse import open_warehouse
+
+_RULES = {(rule.suite, rule.name): rule for rule in ALL_RULES}
+
+
+class QualityError(VotumError):
+    """A quality rule could not run at all (not: the data failed it)."""
+
+    exit_code = 6
+
+
+class DropQualityError(DropError):
+    """A file fault found by the raw suites: the drop was not kept."""
+
+
+@dataclass(frozen=True)
+class RuleOutcome:
+    suite: str
+    rule: str
+    description: str
+    action: str
+    unexpected: int
+    passed: bool
+
+
+@dataclass(frozen=True)
+class QualityReport:
+    outcomes: tuple[RuleOutcome, ...] = ()
+    quarantined: dict[str, int] = field(default_factory=dict)  # file kind -> rows
+    warnings: tuple[str, ...] = ()
+    hold_reasons: tuple[str, ...] = ()
+    data_docs: Path | None = None
+
+    @property
+    def failed(self) -> tuple[RuleOutcome, ...]:
+        return tuple(o for o in self.outcomes if not o.passed)
+
+
+def _error_message(info: Any) -> str | None:
+    if not info:
+        return None
+    if isinstance(info, dict) and info.get("raised_exception"):
+        return str(info.get("exception_message"))
+    if isinstance(info, dict):
+        for value in info.values():
+            if isinstance(value, dict) and value.get("raised_exception"):
+                return str(value.get("exception_message"))
+    return None
+
+
+def run_checkpoint(settings: Settings, name: str) -> list[RuleOutcome]:
+    """Run a checkpoint and read back, per rule, how many rows broke it."""
+    context = open_context(settings)
+    try:
+        result = context.checkpoints.get(name).run()
+    finally:
+        release_engine(context)
+    outcomes, problems = [], []
+    for suite_result in result.run_results.values():
+        for item in suite_result.results:
+            meta = item.expectation_config.meta or {}
+            rule = _RULES[(suite_result.suite_name, meta["votum_rule"])]
+            problem = _error_message(item.exception_info)
+            if problem is not None:
+                problems.append(f"{rule.suite}.{rule.name}: {problem}")
+                continue
+            unexpected = int((item.result or {}).get("observed_value") or 0)
+            outcomes.append(
+                RuleOutcome(
+                    rule.suite,
+                    rule.name,
+                    rule.description,
+                    rule.action,
+                    unexpected,
+                    bool(item.success),
+                )
+            )
+    return outcomes
+
+
+def _record(
+    con: duckdb.DuckDBPyConnection, run_date: date, outcomes: Sequence[RuleOutcome]
+) -> None:
+    suites = sorted({o.suite for o in outcomes})
+    con.execute("BEGIN TRANSACTION")
+    con.execute(
+        "DELETE FROM ops.quality_results WHERE run_date = ? AND list_contains(?, suite)",
+        [run_date, suites],
+    )
+    con.executemany(
+        "INSERT INTO ops.quality_results (run_date, suite, rule, action, description, "
+        "unexpected, passed) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            (run_date, o.suite, o.rule, o.action, o.description, o.unexpected, o.passed)
+            for o in outcomes
+        ],
+    )
+    con.execute("COMMIT")
+
+
+def _file_name(load: DropLoad, kind: str) -> str:
+    return next((f.file_name for f in load.files if f.file_kind == kind), f"{kind}.csv")
+
+
+def _quarantine(
+    con: duckdb.DuckDBPyConnection, load: DropLoad, outcomes: Sequence[RuleOutcome]
+) -> dict[str, int]:
+    """Quarantine the faulty rows of every file loaded in this run; returns the
+    quarantine's rows per file kind for the drop (earlier runs' included)."""
+    failing: dict[str, list[Rule]] = defaultdict(list)
+    for outcome in outcomes:
+        rule = _RULES[(outcome.suite, outcome.rule)]
+        if outcome.unexpected and rule.action == "quarantine":
+            failing[rule.suite.removeprefix("raw_")].append(rule)
+    sources = {s.drop_file.name: s for s in inspect_drop(con, load.drop_dir)}
+    for loaded in load.files:
+        if loaded.unchanged:
+            continue  # quarantined when it was loaded
+        kind = loaded.file_kind
+        if failing.get(kind) and kind in sources:
+            source = sources[kind]
+            quarantine_rows(
+                con,
+                load.drop_date,
+                source,
+                typed_rows_sql(con, source, load.drop_date),
+                failing[kind],
+            )
+        if loaded.rows_rejected:
+            quarantine_unreadable(con, load.drop_date, DROP_FILES_BY_NAME[kind], loaded.file_name)
+    rows = con.execute(
+        "SELECT file_kind, count(*) FROM ops.quarantine WHERE drop_date = ? GROUP BY 1",
+        [load.drop_date],
+    ).fetchall()
+    return {str(kind): int(n) for kind, n in rows}
+
+
+def check_drop(settings: Settings, load: DropLoad, *, backfill: bool = False) -> QualityReport:
+    """The raw suites on the drop just loaded (see the module's description)."""
+    day = load.drop_date
+    with open_warehouse(settings.warehouse_path) as con:
+        ensure_quality_objects(
+            con,
+            settings.dbt_project_dir / "seeds",
+            max_holdings_change=settings.max_holdings_change,
+        )
+        for loaded in load.files:
+            if not loaded.unchanged:
+                forget_quarantine(con, day, loaded.file_kind)
+    outcomes = run_checkpoint(settings, RAW_CHECKPOINT)
+    with open_warehouse(settings.warehouse_path) as con:
+        _record(con, day, outcomes)
+        quarantined = _quarantine(con, load, outcomes)
+        faults = [
+            f"{_file_name(load, o.suite.removeprefix('raw_'))}: {o.description} "
+            f"({o.unexpected} found)"
+            for o in outcomes
+            if o.action == "file" and o.unexpected
+        ]
+        for loaded in load.files:
+            total = loaded.rows_loaded + loaded.rows_rejected
+            share = quarantined.get(loaded.file_kind, 0) / total if total else 0.0
+            if share > settings.max_quarantine_share:
+                faults.append(
+                    f"{loaded.file_name}: {quarantined[loaded.file_kind]} of {total} rows are "
+                    f"faulty ({share:.1%}, more than VOTUM_MAX_QUARANTINE_SHARE="
+                    f"{settings.max_quarantine_share:.0%}); see ops.quarantine"
+                )
+        if faults:
+            unload_drop(con, day)
+            raise DropQualityError(
+                f"Drop {day} failed its quality checks, nothing of it was kept or sent: "
+                + "; ".join(faults)
+                + ". Fix the file(s) and run the day again."
+            )
+        holds = [
+            f"quality gate: {o.description} ({o.unexpected})"
+            for o in outcomes
+            if o.action == "hold" and o.unexpected
+        ]
+        latest = con.execute(
+            "SELECT max(drop_date) FROM raw.drop_files WHERE drop_date > ?", [day]
+        ).fetchall()[0][0]
+        if latest is not None and not backfill:
+            holds.append(
+                f"drop {day} is older than the last processed drop {latest}; run it with "
+                "--backfill to rebuild without sending"
+            )
+    return QualityReport(
+        outcomes=tuple(outcomes),
+        quarantined=quarantined,
+        warnings=tuple(
+            f"{o.suite.removeprefix('raw_')}: {o.description} ({o.unexpected})"
+            for o in outcomes
+            if o.action == "warn" and o.unexpected
+        ),
+        hold_reasons=tuple(holds),
+        data_docs=data_docs_index(settings),
+    )
+
+
+def check_marts(settings: Settings, run_date: date) -> QualityReport:
+    """The mart suites after dbt: any failure holds the day."""
+    outcomes = run_checkpoint(settings, MART_CHECKPOINT)
+    with open_warehouse(settings.warehouse_path) as con:
+        _record(con, run_date, outcomes)
+    return QualityReport(
+        outcomes=tuple(outcomes),
+        hold_reasons=tuple(
+            f"quality gate on the marts: {o.description} ({o.unexpected})"
+            for o in outcomes
+            if not o.passed
+        ),
+        data_docs=data_docs_index(settings),
+    )

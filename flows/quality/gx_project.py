@@ -1,0 +1,142 @@
+"""The Great Expectations project in ``expectations/gx/``: one SQL data source (the
+warehouse), a query asset per raw file and for the change-by-client mart, a suite per
+asset generated from :mod:`flows.quality.rules`, a validation definition per suite and
+two checkpoints (``raw_drop`` before dbt, ``marts`` before dispatch).
+
+The JSON files in ``expectations/gx/`` are written by :func:`write_project` (``votum
+quality export``) and committed; a test checks that the code still produces exactly
+them. Paths of this machine never go into the project: the warehouse's URL and the
+folders for results and Data Docs are ``${VOTUM_GX_*}`` variables that
+:func:`configure_environment` sets from the settings before the context is opened.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flows.ingest.drop_files import DROP_FILES
+from flows.quality.duckdb_compat import install as install_duckdb_compat
+from flows.quality.rules import MART_RULES, RAW_RULES, Rule, raw_suite
+from flows.settings import PROJECT_ROOT, Settings
+
+EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+DATASOURCE = "warehouse"
+RAW_CHECKPOINT = "raw_drop"
+MART_CHECKPOINT = "marts"
+MART_SUITE = "mart_client_rating_changes"
+BATCH = "current business day"
+# Counts only: no value of a failing row (names, emails, amounts) in results or Data Docs.
+RESULT_FORMAT: dict[str, Any] = {
+    "result_format": "SUMMARY",
+    "partial_unexpected_count": 0,
+    "include_unexpected_rows": False,
+}
+_CURRENT_DAY = "(SELECT max(run_date) FROM raw.run_context)"
+
+
+def configure_environment(settings: Settings) -> None:
+    """The ``${VOTUM_GX_*}`` variables of ``great_expectations.yml``."""
+    quality = settings.home_dir / "quality"
+    os.environ["VOTUM_GX_WAREHOUSE_URL"] = f"duckdb:///{settings.warehouse_path}"
+    os.environ["VOTUM_GX_RESULTS_DIR"] = str(quality / "validations")
+    os.environ["VOTUM_GX_DOCS_DIR"] = str(quality / "data_docs")
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+
+def data_docs_index(settings: Settings) -> Path:
+    return settings.home_dir / "quality" / "data_docs" / "index.html"
+
+
+def open_context(settings: Settings, project_dir: Path = EXPECTATIONS_DIR) -> Any:
+    configure_environment(settings)
+    install_duckdb_compat()
+    import great_expectations as gx
+
+    return gx.get_context(mode="file", project_root_dir=str(project_dir))
+
+
+def _asset_queries() -> dict[str, str]:
+    queries = {
+        raw_suite(f.name): f"SELECT * FROM {f.table} WHERE _drop_date = {_CURRENT_DAY}"
+        for f in DROP_FILES
+    }
+    queries[MART_SUITE] = (
+        f"SELECT * FROM main.fct_client_rating_changes WHERE business_day = {_CURRENT_DAY}"
+    )
+    return queries
+
+
+def _expectation(rule: Rule) -> Any:
+    from great_expectations.expectations.core.unexpected_rows_expectation import (
+        UnexpectedRowsExpectation,
+    )
+
+    return UnexpectedRowsExpectation(
+        unexpected_rows_query=rule.unexpected_rows_query,
+        description=f"{rule.description} [{rule.action}]",
+        meta={"votum_rule": rule.name, "action": rule.action},
+    )
+
+
+def build_project(context: Any) -> None:
+    """Create or update every data source, asset, suite, validation definition and
+    checkpoint from the rules (idempotent)."""
+    import great_expectations as gx
+    from great_expectations.checkpoint.actions import UpdateDataDocsAction
+
+    datasource = context.data_sources.add_or_update_sql(
+        DATASOURCE, connection_string="${VOTUM_GX_WAREHOUSE_URL}"
+    )
+    definitions: dict[str, list[Any]] = {RAW_CHECKPOINT: [], MART_CHECKPOINT: []}
+    rules_by_suite: dict[str, list[Rule]] = {}
+    for rule in (*RAW_RULES, *MART_RULES):
+        rules_by_suite.setdefault(rule.suite, []).append(rule)
+    existing = {a.name: a for a in datasource.assets}
+    for suite_name, query in _asset_queries().items():
+        asset = existing.get(suite_name)
+        if asset is not None and asset.query != query:
+            datasource.delete_asset(suite_name)
+            asset = None
+        if asset is None:
+            asset = datasource.add_query_asset(suite_name, query=query)
+            batch = asset.add_batch_definition_whole_table(BATCH)
+        else:
+            batch = asset.get_batch_definition(BATCH)
+        suite = gx.ExpectationSuite(
+            name=suite_name, expectations=[_expectation(r) for r in rules_by_suite[suite_name]]
+        )
+        suite = context.suites.add_or_update(suite)
+        definition = context.validation_definitions.add_or_update(
+            gx.ValidationDefinition(name=suite_name, data=batch, suite=suite)
+        )
+        checkpoint = MART_CHECKPOINT if suite_name == MART_SUITE else RAW_CHECKPOINT
+        definitions[checkpoint].append(definition)
+    for name, members in definitions.items():
+        context.checkpoints.add_or_update(
+            gx.Checkpoint(
+                name=name,
+                validation_definitions=members,
+                actions=[UpdateDataDocsAction(name="update_data_docs")],
+                result_format=RESULT_FORMAT,
+            )
+        )
+
+
+def write_project(settings: Settings, project_dir: Path = EXPECTATIONS_DIR) -> Path:
+    """(Re)write the committed project files from the rules."""
+    context = open_context(settings, project_dir)
+    build_project(context)
+    return project_dir / "gx"
+
+
+def release_engine(context: Any) -> None:
+    """Close GE's connection to the warehouse (a DuckDB file admits one writing process;
+    dbt comes next)."""
+    datasource = context.data_sources.get(DATASOURCE)
+    engine = datasource.get_execution_engine()
+    if getattr(engine, "_connection", None) is not None:
+        engine._connection.close()
+        engine._connection = None
+    engine.engine.dispose()

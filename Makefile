@@ -42,6 +42,7 @@ format: install
 ## make bench: bank-scale figures (1M clients, ~10M positions; dispatch rate); see README
 bench: install
 	$(BIN)/python -m benchmarks.bench_daily_run
+	$(BIN)/python -m benchmarks.bench_quality
 	$(BIN)/python -m benchmarks.bench_dispatch
 
 ## make lock: re-resolve and pin the full dependency set

@@ -93,6 +93,8 @@ def run_checkpoint(settings: Settings, name: str) -> list[RuleOutcome]:
         result = context.checkpoints.get(name).run()
     finally:
         release_engine(context)
+    # The pages of this run's results, and the index (the site grows run by run).
+    context.build_data_docs(resource_identifiers=list(result.run_results))
     outcomes, problems = [], []
     for suite_result in result.run_results.values():
         for item in suite_result.results:

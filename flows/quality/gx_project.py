@@ -54,6 +54,8 @@ def open_context(settings: Settings, project_dir: Path = EXPECTATIONS_DIR) -> An
     install_duckdb_compat()
     import great_expectations as gx
 
+    import flows.quality.expectations  # noqa: F401 - registers our expectation type
+
     return gx.get_context(mode="file", project_root_dir=str(project_dir))
 
 
@@ -69,11 +71,9 @@ def _asset_queries() -> dict[str, str]:
 
 
 def _expectation(rule: Rule) -> Any:
-    from great_expectations.expectations.core.unexpected_rows_expectation import (
-        UnexpectedRowsExpectation,
-    )
+    from flows.quality.expectations import ExpectNoRowsToBreakRule
 
-    return UnexpectedRowsExpectation(
+    return ExpectNoRowsToBreakRule(
         unexpected_rows_query=rule.unexpected_rows_query,
         description=f"{rule.description} [{rule.action}]",
         meta={"votum_rule": rule.name, "action": rule.action},
@@ -84,7 +84,6 @@ def build_project(context: Any) -> None:
     """Create or update every data source, asset, suite, validation definition and
     checkpoint from the rules (idempotent)."""
     import great_expectations as gx
-    from great_expectations.checkpoint.actions import UpdateDataDocsAction
 
     datasource = context.data_sources.add_or_update_sql(
         DATASOURCE, connection_string="${VOTUM_GX_WAREHOUSE_URL}"
@@ -96,7 +95,7 @@ def build_project(context: Any) -> None:
     existing = {a.name: a for a in datasource.assets}
     for suite_name, query in _asset_queries().items():
         asset = existing.get(suite_name)
-        if asset is not None and asset.query != query:
+        if asset is not None and " ".join(asset.query.split()) != " ".join(query.split()):
             datasource.delete_asset(suite_name)
             asset = None
         if asset is None:
@@ -115,12 +114,9 @@ def build_project(context: Any) -> None:
         definitions[checkpoint].append(definition)
     for name, members in definitions.items():
         context.checkpoints.add_or_update(
-            gx.Checkpoint(
-                name=name,
-                validation_definitions=members,
-                actions=[UpdateDataDocsAction(name="update_data_docs")],
-                result_format=RESULT_FORMAT,
-            )
+            # No actions: Data Docs are built once per run for all of its results
+            # (an UpdateDataDocsAction rebuilds the whole site once per suite).
+            gx.Checkpoint(name=name, validation_definitions=members, result_format=RESULT_FORMAT)
         )
 
 

@@ -93,16 +93,21 @@ def _parsed_timestamp(column: str) -> str:
     )
 
 
+# The drop's date, for conditions on distinct values (no row there to read it from).
+_DAY_OF_BATCH = "(SELECT max(run_date) FROM raw.run_context)"
+
+
 def _missing(column: str) -> str:
     return f"({column} IS NULL OR trim(CAST({column} AS VARCHAR)) = '')"
 
 
 def _distinct_values_where(column: str, condition: str) -> str:
     """Rows whose ``column`` value fails ``condition`` (written for a value ``v``),
-    testing each distinct value once."""
+    testing each distinct value once. ``any_value`` keeps the optimiser from pushing
+    the condition below the grouping, where it would run on every row again."""
     return (
-        f"{column} IN (SELECT v FROM (SELECT DISTINCT {column} AS v FROM {{batch}}) AS d "
-        f"WHERE {condition})"
+        f"{column} IN (SELECT v FROM (SELECT any_value({column}) AS v FROM {{batch}} "
+        f"GROUP BY {column}) AS d WHERE {condition})"
     )
 
 
@@ -222,8 +227,10 @@ RAW_RULES: tuple[Rule, ...] = (
         "as_of_not_drop_date",
         "as_of is not the drop's date (the snapshot belongs to another day)",
         "file",
-        f"{_missing('as_of')} "
-        f"OR CAST({_parsed_timestamp('as_of')} AS DATE) IS DISTINCT FROM _drop_date",
+        f"{_missing('as_of')} OR "
+        + _distinct_values_where(
+            "as_of", f"CAST({_parsed_timestamp('v')} AS DATE) IS DISTINCT FROM {_DAY_OF_BATCH}"
+        ),
     ),
     _duplicates("raw_holdings", ("client_id", "isin"), "holdings.csv"),
     Rule(

@@ -75,6 +75,8 @@ def run_demo(
     console.print("[bold]3/3[/] results")
     _show_marts(settings, console)
     _show_mailbox(mailbox, console)
+    docs = settings.home_dir / "quality" / "data_docs" / "index.html"
+    console.print(f"Quality checks of every drop and mart (Great Expectations Data Docs): {docs}")
 
 
 def _show_mailbox(mailbox: Path, console: Console) -> None:

@@ -28,7 +28,7 @@ import yagmail
 from flows.notify.dispatch import dispatch
 from flows.notify.ledger import CLIENT_DIGEST, PENDING, upsert_planned
 from flows.notify.payloads import AdvisorContact, ClientDigest, HoldingChange, RatingPoint, to_json
-from flows.notify.plan import _planned
+from flows.notify.plan import planned_message
 from flows.settings import get_settings
 from flows.warehouse import open_warehouse
 
@@ -66,7 +66,7 @@ def _digest(i: int) -> ClientDigest:
 def _plan(count: int) -> None:
     digests = [_digest(i) for i in range(count)]
     messages = [
-        _planned(CLIENT_DIGEST, DAY, d.client_id, "Jürgen Müller", d.email, "de",
+        planned_message(CLIENT_DIGEST, DAY, d.client_id, "Jürgen Müller", d.email, "de",
                  [h.change_id for h in d.holdings], to_json(d), PENDING, None, "bank.example")
         for d in digests
     ]  # fmt: skip

@@ -12,15 +12,18 @@ from functools import lru_cache
 import holidays
 
 
-@lru_cache(maxsize=64)
-def _german_holidays(year: int) -> frozenset[date]:
-    return frozenset(holidays.country_holidays("DE", years=year).keys())
+@lru_cache(maxsize=128)
+def _german_holiday_names(year: int) -> dict[date, str]:
+    return {day: str(name) for day, name in holidays.country_holidays("DE", years=year).items()}
+
+
+def _german_holidays(year: int) -> dict[date, str]:
+    return _german_holiday_names(year)
 
 
 def holiday_name(day: date) -> str | None:
     """The name of the nationwide holiday on ``day``, or None."""
-    found = holidays.country_holidays("DE", years=day.year).get(day)
-    return str(found) if found else None
+    return _german_holiday_names(day.year).get(day)
 
 
 def is_business_day(day: date) -> bool:

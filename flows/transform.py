@@ -151,7 +151,7 @@ def build_marts(settings: Settings, run_date: date, *, full_refresh: bool = Fals
     """
     fingerprint = _seeds_fingerprint(settings)
     with open_warehouse(settings.warehouse_path) as con:
-        set_run_date(con, run_date)
+        set_run_date(con, run_date, settings.sla_business_days)
         seeds_current = not full_refresh and loaded_seeds_fingerprint(con) == fingerprint
     args = ["build", *DAILY_BUILD_EXCLUDES]
     if seeds_current:

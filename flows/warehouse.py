@@ -10,12 +10,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
+from flows.calendar import holiday_name, is_business_day
 from flows.errors import WarehouseBusyError, WarehouseError
 from flows.ingest.drop_files import DROP_FILES, LINEAGE_COLUMNS
 
@@ -54,8 +56,43 @@ def open_warehouse(path: Path, *, read_only: bool = False) -> Iterator[duckdb.Du
         con.close()
 
 
-def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the raw layer if it is not there yet (idempotent)."""
+_OPS_DDL = """
+CREATE SCHEMA IF NOT EXISTS ops;
+CREATE TABLE IF NOT EXISTS ops.delivery_ledger (
+    message_key VARCHAR PRIMARY KEY,
+    kind VARCHAR NOT NULL,
+    business_day DATE NOT NULL,
+    recipient_id VARCHAR NOT NULL,
+    recipient_name VARCHAR,
+    recipient_email VARCHAR,
+    language VARCHAR NOT NULL,
+    message_id VARCHAR NOT NULL,
+    content_sha256 VARCHAR NOT NULL,
+    change_ids VARCHAR NOT NULL,
+    payload VARCHAR NOT NULL,
+    status VARCHAR NOT NULL,
+    status_reason VARCHAR,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_reply VARCHAR,
+    planned_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+    updated_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+    sent_at TIMESTAMP
+);
+CREATE TABLE IF NOT EXISTS ops.day_holds (
+    business_day DATE PRIMARY KEY,
+    reason VARCHAR NOT NULL,
+    held_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+    decision VARCHAR,
+    decided_at TIMESTAMP,
+    decision_note VARCHAR
+);
+"""
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the tables Python owns if they are not there yet (idempotent): the raw
+    layer, the business calendar, and in ``ops`` the delivery ledger and day holds."""
+    con.execute(_OPS_DDL)
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
     for drop_file in DROP_FILES:
         columns = [f'"{c.name}" {c.type}' for c in drop_file.columns]
@@ -78,7 +115,11 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
         )
         """
     )
-    con.execute("CREATE TABLE IF NOT EXISTS raw.run_context (run_date DATE NOT NULL)")
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS raw.run_context "
+        "(run_date DATE NOT NULL, sla_business_days INTEGER NOT NULL DEFAULT 2)"
+    )
+    _ensure_business_calendar(con)
     # Every suppressed address, mirrored from the delivery journal (flows.notify).
     con.execute(
         "CREATE TABLE IF NOT EXISTS raw.suppression_list (email VARCHAR PRIMARY KEY, "
@@ -101,18 +142,59 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def set_run_date(con: duckdb.DuckDBPyConnection, run_date: date) -> None:
-    """Tell the dbt models which business day is being built (raw.run_context)."""
-    ensure_raw_schema(con)
+def set_run_date(
+    con: duckdb.DuckDBPyConnection, run_date: date, sla_business_days: int = 2
+) -> None:
+    """Tell the dbt models which business day is being built and the follow-up window
+    in business days (raw.run_context)."""
+    ensure_schema(con)
     con.execute("BEGIN TRANSACTION")
     con.execute("DELETE FROM raw.run_context")
-    con.execute("INSERT INTO raw.run_context VALUES (?)", [run_date])
+    con.execute("INSERT INTO raw.run_context VALUES (?, ?)", [run_date, sla_business_days])
     con.execute("COMMIT")
+
+
+CALENDAR_FIRST, CALENDAR_LAST = date(2000, 1, 1), date(2060, 12, 31)
+
+
+def _ensure_business_calendar(con: duckdb.DuckDBPyConnection) -> None:
+    """Every day from 2000 to 2060 with whether it is a business day (Mon-Fri without
+    German nationwide holidays, from the ``holidays`` library) and a running count of
+    business days, so that SQL finds "the N-th business day after" by arithmetic."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS raw.business_calendar (calendar_date DATE PRIMARY KEY, "
+        "is_business_day BOOLEAN NOT NULL, business_day_index INTEGER NOT NULL, "
+        "holiday VARCHAR)"
+    )
+    row = first_row(con.execute("SELECT count(*) FROM raw.business_calendar"))
+    if row and row[0]:
+        return
+    days, flags, indexes, names = [], [], [], []
+    index, day = 0, CALENDAR_FIRST
+    while day <= CALENDAR_LAST:
+        business = is_business_day(day)
+        index += business
+        days.append(day)
+        flags.append(business)
+        indexes.append(index)
+        names.append(holiday_name(day))
+        day += timedelta(days=1)
+    table = pa.table(
+        {
+            "calendar_date": pa.array(days, pa.date32()),
+            "is_business_day": flags,
+            "business_day_index": pa.array(indexes, pa.int32()),
+            "holiday": pa.array(names, pa.string()),
+        }
+    )
+    con.register("calendar_rows", table)
+    con.execute("INSERT INTO raw.business_calendar SELECT * FROM calendar_rows")
+    con.unregister("calendar_rows")
 
 
 def loaded_seeds_fingerprint(con: duckdb.DuckDBPyConnection) -> str | None:
     """The fingerprint of the seed files last loaded by dbt into this warehouse."""
-    ensure_raw_schema(con)
+    ensure_schema(con)
     row = first_row(con.execute("SELECT max(fingerprint) FROM raw.dbt_seeds_loaded"))
     return str(row[0]) if row and row[0] is not None else None
 

@@ -27,7 +27,7 @@ from flows.ingest.reader import (
     inspect_parquet,
     sha256_of,
 )
-from flows.warehouse import ensure_raw_schema, first_row
+from flows.warehouse import ensure_schema, first_row
 
 # Bump when the way files are read changes, so that unchanged files are read again.
 LOADER_VERSION = 1
@@ -318,7 +318,7 @@ def load_drop(
     """Load the drop in ``drop_dir`` (for business day ``drop_date``) into ``raw.*``."""
     if not _DROP_FOLDER.match(drop_dir.name):
         raise DropError(f"{drop_dir}: a drop folder is named after its date, YYYY-MM-DD.")
-    ensure_raw_schema(con)
+    ensure_schema(con)
     sources = inspect_drop(con, drop_dir)
     loads: list[FileLoad] = []
     # Hashing a large file takes a few tenths of a second: it runs beside the load.

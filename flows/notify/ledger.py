@@ -19,7 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from flows.notify.journal import Journal
-from flows.warehouse import first_row
+from flows.warehouse import ensure_schema, first_row
 
 PENDING, HELD, SENDING, SENT, FAILED, SUPPRESSED, DISCARDED = (
     "pending",
@@ -32,38 +32,7 @@ PENDING, HELD, SENDING, SENT, FAILED, SUPPRESSED, DISCARDED = (
 )
 OPEN_STATUSES = (PENDING, HELD)
 CLIENT_DIGEST, ADVISOR_WORKLIST = "client_digest", "advisor_worklist"
-
-_LEDGER_DDL = """
-CREATE SCHEMA IF NOT EXISTS ops;
-CREATE TABLE IF NOT EXISTS ops.delivery_ledger (
-    message_key VARCHAR PRIMARY KEY,
-    kind VARCHAR NOT NULL,
-    business_day DATE NOT NULL,
-    recipient_id VARCHAR NOT NULL,
-    recipient_name VARCHAR,
-    recipient_email VARCHAR,
-    language VARCHAR NOT NULL,
-    message_id VARCHAR NOT NULL,
-    content_sha256 VARCHAR NOT NULL,
-    change_ids VARCHAR NOT NULL,
-    payload VARCHAR NOT NULL,
-    status VARCHAR NOT NULL,
-    status_reason VARCHAR,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    last_reply VARCHAR,
-    planned_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
-    updated_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
-    sent_at TIMESTAMP
-);
-CREATE TABLE IF NOT EXISTS ops.day_holds (
-    business_day DATE PRIMARY KEY,
-    reason VARCHAR NOT NULL,
-    held_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
-    decision VARCHAR,
-    decided_at TIMESTAMP,
-    decision_note VARCHAR
-);
-"""
+ADOPTION_REPORT, ADOPTION_SUMMARY = "adoption_report", "adoption_summary"
 
 
 @dataclass(frozen=True)
@@ -97,7 +66,7 @@ class ClaimedMessage:
 
 
 def ensure_ledger(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(_LEDGER_DDL)
+    ensure_schema(con)
 
 
 def upsert_planned(con: duckdb.DuckDBPyConnection, messages: Sequence[PlannedMessage]) -> int:

@@ -272,7 +272,7 @@ def decide_eligibility(
     return decided
 
 
-def _planned(
+def planned_message(
     kind: str,
     business_day: date,
     recipient_id: str,
@@ -314,7 +314,7 @@ def planned_messages(
     for digest in digests:
         name = " ".join(p for p in (digest.first_name, digest.last_name) if p) or None
         messages.append(
-            _planned(
+            planned_message(
                 CLIENT_DIGEST,
                 business_day,
                 digest.client_id,
@@ -331,7 +331,7 @@ def planned_messages(
     for worklist in worklists:
         problem = address_problem(worklist.email)
         messages.append(
-            _planned(
+            planned_message(
                 ADVISOR_WORKLIST,
                 business_day,
                 worklist.advisor_id,

@@ -9,13 +9,13 @@ import duckdb
 import pyarrow as pa
 
 from flows.notify.journal import Journal
-from flows.warehouse import ensure_raw_schema
+from flows.warehouse import ensure_schema
 
 
 def sync_suppressions(con: duckdb.DuckDBPyConnection, journal: Journal) -> int:
     """Drops' suppressions into the journal; the journal's list into the warehouse.
     Returns how many addresses were new to the journal."""
-    ensure_raw_schema(con)
+    ensure_schema(con)
     from_drops = con.execute(
         """
         SELECT email, CAST(suppressed_at AS VARCHAR), reason FROM raw.suppressions

@@ -1,0 +1,245 @@
+with
+
+client_changes as (
+
+    select * from {{ ref('fct_client_rating_changes') }}
+
+),
+
+calendar as (
+
+    select * from {{ ref('stg_drop__business_calendar') }}
+
+),
+
+activities as (
+
+    select * from {{ ref('stg_drop__crm_activities') }}
+
+),
+
+transactions as (
+
+    select * from {{ ref('stg_drop__transactions') }}
+
+),
+
+ledger as (
+
+    select * from {{ ref('stg_ops__delivery_ledger') }}
+
+),
+
+drop_files as (
+
+    select * from {{ ref('stg_drop__drop_files') }}
+
+),
+
+run_context as (
+
+    select * from {{ source('drop', 'run_context') }}
+
+),
+
+-- An alert is one affected client on one business day, whether or not the client could
+-- be emailed; it covers every position of that client changed that day.
+alerts as (
+
+    select
+        client_id,
+        business_day,
+        min(advisor_id) as advisor_id,
+        count(*) as positions,
+        bool_or(notify_eligible) as notify_eligible,
+        min(isin) as first_isin,
+        min(security_name) as first_security_name
+    from client_changes
+    group by client_id, business_day
+
+),
+
+alert_securities as (
+
+    select distinct
+        client_id,
+        business_day,
+        isin
+    from client_changes
+
+),
+
+-- The SLA runs to the end of the N-th business day after the run date (N from
+-- VOTUM_SLA_BUSINESS_DAYS): Tuesday + 2 is Thursday; weekends and nationwide holidays
+-- do not count.
+deadlines as (
+
+    select
+        alerts.*,
+        deadline_day.calendar_date as sla_deadline
+    from alerts
+    inner join calendar as run_day
+        on alerts.business_day = run_day.calendar_date
+    inner join calendar as deadline_day
+        on
+            deadline_day.business_day_index
+            = run_day.business_day_index + (select max(sla_business_days) from run_context)
+            and deadline_day.is_business_day
+
+),
+
+-- Any activity of the client's own advisor for that client, from the run date's start
+-- to the end of the deadline day.
+first_contacts as (
+
+    select
+        deadlines.client_id,
+        deadlines.business_day,
+        min(activities.occurred_at) as first_contact_at
+    from deadlines
+    inner join activities
+        on
+            deadlines.client_id = activities.client_id
+            and deadlines.advisor_id = activities.advisor_id
+            and activities.occurred_at >= cast(deadlines.business_day as timestamp)
+            and activities.occurred_at
+            < cast({{ dbt.dateadd('day', 1, 'deadlines.sla_deadline') }} as timestamp)
+    group by deadlines.client_id, deadlines.business_day
+
+),
+
+-- A trade by the client in a security of the alert, from the run date's start through
+-- the tenth calendar day after it.
+follow_up_trades as (
+
+    select distinct
+        alert_securities.client_id,
+        alert_securities.business_day
+    from alert_securities
+    inner join transactions
+        on
+            alert_securities.client_id = transactions.client_id
+            and alert_securities.isin = transactions.isin
+            and transactions.executed_at >= cast(alert_securities.business_day as timestamp)
+            and transactions.executed_at
+            < cast({{ dbt.dateadd('day', 11, 'alert_securities.business_day') }} as timestamp)
+
+),
+
+worklists as (
+
+    select
+        recipient_id as advisor_id,
+        business_day,
+        sent_at as worklist_sent_at
+    from ledger
+    where kind = 'advisor_worklist' and status = 'sent'
+
+),
+
+worklist_reference as (
+
+    select
+        advisor_id,
+        business_day,
+        case
+            when worklist_sent_at < cast({{ dbt.dateadd('day', 1, 'business_day') }} as timestamp)
+                then worklist_sent_at
+            else cast(business_day as timestamp)
+        end as sent_or_day_start
+    from worklists
+
+),
+
+digests as (
+
+    select
+        recipient_id as client_id,
+        business_day,
+        sent_at as digest_sent_at
+    from ledger
+    where kind = 'client_digest' and status = 'sent'
+
+),
+
+-- What the loaded data covers: a window has closed once a drop after its deadline day
+-- is in; until then an alert without contact is open, not missed.
+coverage as (
+
+    select max(drop_date) as data_through
+    from drop_files
+
+),
+
+final as (
+
+    select
+        {{ surrogate_key(['deadlines.client_id', 'deadlines.business_day']) }} as alert_id,
+        deadlines.client_id,
+        deadlines.business_day,
+        deadlines.advisor_id,
+        deadlines.positions,
+        deadlines.first_isin,
+        deadlines.first_security_name,
+        deadlines.notify_eligible,
+        deadlines.sla_deadline,
+        worklists.worklist_sent_at,
+        digests.digest_sent_at,
+        first_contacts.first_contact_at,
+        -- Hours run from the sending of the advisor's worklist; a worklist sent after its
+        -- business day (a day replayed or loaded late) counts from that day's start.
+        case
+            when first_contacts.first_contact_at is not null and worklists.worklist_sent_at is not null
+                then greatest(
+                    0.0,
+                    {{ dbt.datediff(
+                        'worklist_reference.sent_or_day_start',
+                        'first_contacts.first_contact_at',
+                        'second',
+                    ) }}
+                    / 3600.0
+                )
+        end as hours_to_contact,
+        first_contacts.first_contact_at is not null as followed_up_within_sla,
+        case
+            when first_contacts.first_contact_at is not null then 'followed_up'
+            when coverage.data_through > deadlines.sla_deadline then 'missed'
+            else 'open'
+        end as follow_up_status,
+        follow_up_trades.client_id is not null as has_follow_up_trade,
+        coalesce(
+            digests.digest_sent_at
+            < cast({{ dbt.dateadd('day', 2, 'deadlines.business_day') }} as timestamp),
+            false
+        )
+        or coalesce(
+            first_contacts.first_contact_at
+            < cast({{ dbt.dateadd('day', 2, 'deadlines.business_day') }} as timestamp),
+            false
+        ) as informed_within_one_day
+    from deadlines
+    cross join coverage
+    left join first_contacts
+        on
+            deadlines.client_id = first_contacts.client_id
+            and deadlines.business_day = first_contacts.business_day
+    left join follow_up_trades
+        on
+            deadlines.client_id = follow_up_trades.client_id
+            and deadlines.business_day = follow_up_trades.business_day
+    left join worklists
+        on
+            deadlines.advisor_id = worklists.advisor_id
+            and deadlines.business_day = worklists.business_day
+    left join digests
+        on
+            deadlines.client_id = digests.client_id
+            and deadlines.business_day = digests.business_day
+    left join worklist_reference
+        on
+            deadlines.advisor_id = worklist_reference.advisor_id
+            and deadlines.business_day = worklist_reference.business_day
+
+)
+
+select * from final

@@ -89,6 +89,18 @@ def _command_quality_export(args: argparse.Namespace, settings: Settings) -> int
     return 0
 
 
+def _command_report(args: argparse.Namespace, settings: Settings) -> int:
+    from flows.pipeline import weekly_report
+
+    summary = weekly_report(week=args.week, today=_today_in_berlin(), send=not args.no_send)
+    console.print(
+        f"adoption report {summary.week}: {summary.branches} branches, files in "
+        f"{summary.folder}; {summary.emails_planned} emails planned, {summary.emails_sent} "
+        f"sent, {summary.emails_failed} failed"
+    )
+    return 0
+
+
 def _command_release(args: argparse.Namespace, settings: Settings) -> int:
     from flows.pipeline import release_run
 
@@ -229,6 +241,13 @@ def build_parser() -> argparse.ArgumentParser:
     send = commands.add_parser("dispatch", help="send the emails waiting in the ledger")
     send.set_defaults(handler=_command_dispatch)
 
+    report = commands.add_parser("report", help="the weekly adoption report (files and emails)")
+    report.add_argument("--week", help="ISO week YYYY-Www (default: the last complete week)")
+    report.add_argument(
+        "--no-send", action="store_true", help="write the files, plan, send nothing"
+    )
+    report.set_defaults(handler=_command_report)
+
     quality = commands.add_parser("quality", help="the Great Expectations project")
     quality_commands = quality.add_subparsers(dest="quality_command", required=True)
     export = quality_commands.add_parser(
@@ -280,8 +299,8 @@ def build_parser() -> argparse.ArgumentParser:
     generate.set_defaults(handler=_command_generate)
 
     demo = commands.add_parser("demo", help="generate a few weeks of drops and run them end to end")
-    demo.add_argument("--days", type=int, default=20, help="business days (default 20)")
-    demo.add_argument("--clients", type=int, default=2000, help="clients (default 2000)")
+    demo.add_argument("--days", type=int, default=15, help="business days (default 15)")
+    demo.add_argument("--clients", type=int, default=3000, help="clients (default 3000)")
     demo.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     demo.set_defaults(handler=_command_demo)
     return parser

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import replace
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -29,8 +29,18 @@ from flows.notify.plan import PlanResult, plan_day
 from flows.notify.preview import write_previews
 from flows.notify.suppressions import sync_suppressions
 from flows.quality.gates import QualityReport, check_drop, check_marts
+from flows.report.deliver import plan_reports
+from flows.report.extract import (
+    bank_report,
+    branch_report,
+    branches_of_week,
+    parse_week,
+    week_label,
+)
+from flows.report.files import write_report_files
+from flows.report.model import BankReport, BranchReport
 from flows.settings import get_settings
-from flows.transform import build_marts
+from flows.transform import DAILY_BUILD_EXCLUDES, build_marts, invoke_dbt
 from flows.warehouse import open_warehouse, set_run_date
 
 T = TypeVar("T")
@@ -47,7 +57,7 @@ def ingest_drop(run_date: date, inbox: Path) -> DropLoad:
             holdings_retention_drops=settings.holdings_retention_drops,
         )
         # The rest of the run (quality queries, dbt) reads the day from raw.run_context.
-        set_run_date(con, run_date)
+        set_run_date(con, run_date, settings.sla_business_days)
         with open_journal(settings.journal_path) as journal:
             sync_suppressions(con, journal)
     return load
@@ -254,3 +264,90 @@ def dispatch_run() -> DispatchReport:
         report.left_pending,
     )
     return report
+
+
+@dataclass(frozen=True)
+class ReportSummary:
+    week: str
+    branches: int
+    folder: Path
+    emails_planned: int
+    emails_sent: int
+    emails_failed: int
+
+
+@task(name="build-adoption-marts", cache_policy=NO_CACHE)
+def build_adoption_marts() -> int:
+    """The adoption models again: the worklists' send times are in the ledger now."""
+    result = invoke_dbt(
+        get_settings(),
+        ["build", "--select", "fct_alerts+", "int_activities_weekly+", *DAILY_BUILD_EXCLUDES],
+    )
+    return len(result.nodes)
+
+
+@task(name="collect-report-figures", cache_policy=NO_CACHE)
+def collect_report_figures(monday: date) -> tuple[list[BranchReport], BankReport]:
+    settings = get_settings()
+    options = {
+        "language": settings.report_language,
+        "target_adoption_rate": settings.adoption_target,
+        "sla_business_days": settings.sla_business_days,
+    }
+    with open_warehouse(settings.warehouse_path, read_only=True) as con:
+        branches = [
+            branch_report(con, branch, monday, **options)  # type: ignore[arg-type]
+            for branch in branches_of_week(con, monday)
+        ]
+        bank = bank_report(con, monday, **options)  # type: ignore[arg-type]
+    return branches, bank
+
+
+@task(name="write-report-files", cache_policy=NO_CACHE)
+def write_reports(branches: list[BranchReport], bank: BankReport) -> Path:
+    written = write_report_files(get_settings().home_dir / "reports", branches, bank)
+    return written["bank"].parent.parent
+
+
+@task(name="plan-report-emails", cache_policy=NO_CACHE)
+def plan_report_emails(branches: list[BranchReport], bank: BankReport) -> int:
+    settings = get_settings()
+    with open_warehouse(settings.warehouse_path) as con:
+        plan_reports(
+            con,
+            branches,
+            bank,
+            summary_to=settings.report_summary_to,
+            mail_domain=settings.mail_domain,
+        )
+        return len(branches) + (1 if settings.report_summary_to else 0)
+
+
+def last_complete_week(today: date) -> date:
+    """Monday of the last ISO week that has ended before ``today``."""
+    return today - timedelta(days=today.weekday() + 7)
+
+
+@flow(name="votum-weekly-report", persist_result=False, validate_parameters=True)
+def weekly_report(
+    week: str | None = None, today: date | None = None, send: bool = True
+) -> ReportSummary:
+    """The adoption report of an ISO week (default: the last complete one): files under
+    ``VOTUM_HOME/reports/<week>/``, one email per branch manager, the bank summary."""
+    logger = get_run_logger()
+    monday = parse_week(week)[1] if week else last_complete_week(today or date.today())
+    label = week_label(monday)
+    build_adoption_marts()
+    branches, bank = collect_report_figures(monday)
+    folder = write_reports(branches, bank)
+    logger.info("report %s: %d branches, files in %s", label, len(branches), folder)
+    planned = plan_report_emails(branches, bank)
+    report = dispatch_emails() if send else DispatchReport()
+    return ReportSummary(
+        week=label,
+        branches=len(branches),
+        folder=folder,
+        emails_planned=planned,
+        emails_sent=report.sent,
+        emails_failed=report.failed,
+    )

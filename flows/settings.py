@@ -54,6 +54,13 @@ class Settings(BaseSettings):
         description="mailto: target for opt-outs; default unsubscribe@<sender domain>.",
     )
     advisor_language: Literal["de", "en"] = "de"
+    report_language: Literal["de", "en"] = "de"
+    report_summary_to: str | None = Field(
+        default=None, description="Where the bank-wide weekly summary goes (none: not sent)."
+    )
+    adoption_target: float = Field(
+        default=0.80, gt=0, le=1, description="The target line of the adoption charts."
+    )
     unsubscribe_secret: SecretStr | None = Field(
         default=None,
         description="Key for the tokens in opt-out links; set it in production.",

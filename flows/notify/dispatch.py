@@ -36,6 +36,8 @@ import duckdb
 
 from flows.notify.journal import Journal, open_journal
 from flows.notify.ledger import (
+    ADOPTION_REPORT,
+    ADOPTION_SUMMARY,
     ADVISOR_WORKLIST,
     CLIENT_DIGEST,
     FAILED,
@@ -52,6 +54,7 @@ from flows.notify.ledger import (
 from flows.notify.message import UnsafeMessageError, build_message
 from flows.notify.payloads import client_digest_from_json, worklist_from_json
 from flows.notify.render import (
+    Rendered,
     RenderError,
     UnsubscribeLinks,
     render_client_digest,
@@ -61,7 +64,8 @@ from flows.notify.transport import SmtpTransport
 from flows.settings import Settings
 from flows.warehouse import open_warehouse
 
-KINDS_IN_ORDER = (CLIENT_DIGEST, ADVISOR_WORKLIST)
+# Clients first, then advisors (their worklists say who was emailed), then managers.
+KINDS_IN_ORDER = (CLIENT_DIGEST, ADVISOR_WORKLIST, ADOPTION_REPORT, ADOPTION_SUMMARY)
 
 
 TransportFactory = Callable[[Settings], SmtpTransport]
@@ -129,7 +133,20 @@ def render_claimed(
 ) -> bytes:
     """The bytes of one claimed message (raises UnsafeMessageError if it cannot be)."""
     unsubscribe = None
-    if message.kind == CLIENT_DIGEST:
+    images: dict[str, bytes] | None = None
+    if message.kind in (ADOPTION_REPORT, ADOPTION_SUMMARY):
+        # Imported here: matplotlib is needed only when a report goes out.
+        from flows.report.render import render_bank_report, render_branch_report
+        from flows.report.serialize import bank_report_from_json, branch_report_from_json
+
+        report = (
+            render_branch_report(branch_report_from_json(message.payload))
+            if message.kind == ADOPTION_REPORT
+            else render_bank_report(bank_report_from_json(message.payload))
+        )
+        rendered = Rendered(subject=report.subject, text=report.text, html=report.html_email)
+        images = report.images
+    elif message.kind == CLIENT_DIGEST:
         digest = client_digest_from_json(message.payload)
         unsubscribe = unsubscribe_links(settings, digest.client_id)
         rendered = render_client_digest(digest, unsubscribe, bank_name=settings.bank_name)
@@ -148,6 +165,7 @@ def render_claimed(
         language=message.language,
         sent_at=sent_at,
         unsubscribe=unsubscribe,
+        images=images,
     )
 
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
+from collections.abc import Mapping
 from datetime import datetime
 from email.utils import format_datetime, formataddr
 
@@ -80,6 +82,21 @@ def _header(name: str, value: str) -> str:
     return CRLF.join(folded)
 
 
+_IMAGE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,80}\.png$")
+
+
+def _image_part(name: str, data: bytes) -> str:
+    if not _IMAGE_NAME.match(name):
+        raise UnsafeMessageError(f"image name {name!r} cannot be a Content-ID")
+    body = base64.encodebytes(data).decode("ascii").replace("\n", CRLF)
+    return (
+        f'Content-Type: image/png; name="{name}"{CRLF}'
+        f"Content-Transfer-Encoding: base64{CRLF}"
+        f"Content-ID: <{name}>{CRLF}"
+        f'Content-Disposition: inline; filename="{name}"{CRLF}{CRLF}{body}'
+    )
+
+
 def _part(content_type: str, text: str) -> str:
     body = base64.encodebytes(text.encode("utf-8")).decode("ascii").replace("\n", CRLF)
     return (
@@ -100,8 +117,11 @@ def build_message(
     language: str,
     sent_at: datetime,
     unsubscribe: UnsubscribeLinks | None = None,
+    images: Mapping[str, bytes] | None = None,
 ) -> bytes:
-    """The message as bytes ready for SMTP DATA (CRLF line endings)."""
+    """The message as bytes ready for SMTP DATA (CRLF line endings). With ``images``,
+    the HTML refers to them as ``cid:<name>`` and they travel inline
+    (multipart/related around the multipart/alternative)."""
     if any(ch in message_id for ch in "\r\n\0 ") or not message_id.isascii():
         raise UnsafeMessageError("Message-ID contains whitespace, a line break or non-ASCII")
     # Base64 has no "-": this boundary can never occur inside a part.
@@ -123,18 +143,28 @@ def build_message(
         links = f"<{unsubscribe.mailto}>, <{unsubscribe.https}>"
         headers.append(_header("List-Unsubscribe", links))
         headers.append(_header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
-    headers += [
-        "MIME-Version: 1.0",
-        f'Content-Type: multipart/alternative;{CRLF} boundary="{boundary}"',
-    ]
-    message = (
-        CRLF.join(headers)
-        + CRLF
-        + CRLF
-        + f"--{boundary}{CRLF}"
+    alternative = (
+        f"--{boundary}{CRLF}"
         + _part("text/plain", rendered.text)
         + f"--{boundary}{CRLF}"
         + _part("text/html", rendered.html)
         + f"--{boundary}--{CRLF}"
     )
+    alternative_type = f'multipart/alternative;{CRLF} boundary="{boundary}"'
+    headers.append("MIME-Version: 1.0")
+    if images:
+        related = boundary.replace("votum-", "votum-rel-")
+        headers.append(
+            f'Content-Type: multipart/related; type="multipart/alternative";{CRLF}'
+            f' boundary="{related}"'
+        )
+        body = (
+            f"--{related}{CRLF}Content-Type: {alternative_type}{CRLF}{CRLF}{alternative}"
+            + "".join(f"--{related}{CRLF}" + _image_part(n, d) for n, d in images.items())
+            + f"--{related}--{CRLF}"
+        )
+    else:
+        headers.append(f"Content-Type: {alternative_type}")
+        body = alternative
+    message = CRLF.join(headers) + CRLF + CRLF + body
     return message.encode("ascii")

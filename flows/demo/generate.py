@@ -27,7 +27,7 @@ drop day's own changes.
 *Clients and advisors.* Clients have German or (about a sixth) English names; language
 ``de`` about 80%, ``en`` about 20%. Email addresses are built from the names on reserved
 example domains; about 1% are malformed and 0.5% are missing; about 8% of the clients have
-opted out of notifications. One advisor serves about 250 clients; branches of 8-15
+opted out of notifications. One advisor serves about 250 clients; branches of 5-10
 advisors carry German city names. Every first drop of an ISO week (Monday, or the day
 after a holiday Monday) carries a fresh full extract of clients and advisors, with a few
 new opt-outs and changed addresses.
@@ -130,7 +130,7 @@ USD_PER_EUR: Final = 1.08
 
 CLIENTS_PER_ADVISOR: Final = 250
 MIN_ADVISORS: Final = 3
-ADVISORS_PER_BRANCH: Final = (8, 15)
+ADVISORS_PER_BRANCH: Final = (5, 10)
 ENGLISH_NAME_SHARE: Final = 0.17
 ENGLISH_LANGUAGE_IF_ENGLISH_NAME: Final = 0.85
 ENGLISH_LANGUAGE_IF_GERMAN_NAME: Final = 0.07

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from rich.console import Console
@@ -15,7 +15,8 @@ from rich.table import Table
 
 from flows.demo.generate import generate_drops
 from flows.demo.mailserver import DemoMailServer, list_messages
-from flows.pipeline import daily_run
+from flows.pipeline import daily_run, weekly_report
+from flows.report.extract import week_label
 from flows.settings import Settings
 from flows.warehouse import first_row, open_warehouse
 
@@ -72,9 +73,21 @@ def run_demo(
                 f"{summary.worklists_sent:,}",
             )
         console.print(table)
+        weeks = sorted({day - timedelta(days=day.weekday()) for day in generated.drop_dates})
+        os.environ.setdefault("VOTUM_REPORT_SUMMARY_TO", "vorstand@bank.example")
+        console.print(
+            f"    weekly adoption reports for {len(weeks)} weeks "
+            f"({week_label(weeks[0])} to {week_label(weeks[-1])})"
+        )
+        for monday in weeks:
+            weekly_report(week=week_label(monday))
     console.print("[bold]3/3[/] results")
     _show_marts(settings, console)
     _show_mailbox(mailbox, console)
+    console.print(
+        f"Weekly adoption reports (HTML, charts, CSV): {settings.home_dir / 'reports'}; "
+        "the managers' copies are in the mailbox too."
+    )
     docs = settings.home_dir / "quality" / "data_docs" / "index.html"
     console.print(f"Quality checks of every drop and mart (Great Expectations Data Docs): {docs}")
 
@@ -85,7 +98,9 @@ def _show_mailbox(mailbox: Path, console: Console) -> None:
     console.print(
         f"Mailbox {mailbox}: {len(entries)} emails "
         f"({kinds.get('client_digest', 0)} client digests, "
-        f"{kinds.get('advisor_worklist', 0)} advisor worklists). Each is a file in "
+        f"{kinds.get('advisor_worklist', 0)} advisor worklists, "
+        f"{kinds.get('adoption_report', 0)} branch reports, "
+        f"{kinds.get('adoption_summary', 0)} bank summaries). Each is a file in "
         f"{mailbox / 'new'}: open it in a mail client, or\n"
         "  .venv/bin/votum mailbox            (list)\n"
         "  .venv/bin/votum mailbox --show KEY (read one)"

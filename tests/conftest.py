@@ -54,9 +54,11 @@ def mail_to(
 
 
 @pytest.fixture(scope="session")
-def prefect_server() -> Iterator[None]:
-    """One temporary Prefect server for every flow test of the session."""
+def prefect_server() -> Iterator[str]:
+    """One temporary Prefect server for every flow test of the session; yields its API
+    URL so that `votum` subprocesses can use it too instead of starting their own."""
+    from prefect.settings import PREFECT_API_URL
     from prefect.testing.utilities import prefect_test_harness
 
     with prefect_test_harness(server_startup_timeout=120):
-        yield
+        yield str(PREFECT_API_URL.value())

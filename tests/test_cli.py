@@ -18,10 +18,20 @@ VOTUM = str(Path(sys.executable).parent / "votum")
 
 
 def _votum(
-    *args: str, home: Path, cwd: Path, smtp: RecordingSmtpServer | None = None, **settings: str
+    *args: str,
+    home: Path,
+    cwd: Path,
+    smtp: RecordingSmtpServer | None = None,
+    prefect_api: str | None = None,
+    **settings: str,
 ) -> subprocess.CompletedProcess[str]:
+    """Run `votum` as a user would. Without `prefect_api` the process starts its own
+    temporary Prefect server under VOTUM_HOME (the default); with it, it reports to the
+    test session's server, which saves the server start-up in tests about other things."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VOTUM_", "PREFECT_"))}
     env.update({"VOTUM_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"})
+    if prefect_api is not None:
+        env["PREFECT_API_URL"] = prefect_api
     if smtp is not None:
         env.update(
             {
@@ -37,7 +47,7 @@ def _votum(
 
 
 def test_run_prints_the_day_and_a_file_fault_names_file_and_column(
-    tmp_path: Path, smtp_server: RecordingSmtpServer
+    tmp_path: Path, smtp_server: RecordingSmtpServer, prefect_server: str
 ) -> None:
     inbox, home = tmp_path / "inbox", tmp_path / "home"
     monday, tuesday = date(2026, 3, 2), date(2026, 3, 3)
@@ -58,6 +68,8 @@ def test_run_prints_the_day_and_a_file_fault_names_file_and_column(
         holdings=[["C1", SAP, 3, 290]],
     )
 
+    # The first run starts its own temporary Prefect server under VOTUM_HOME, as a
+    # user's does; the later ones report to the test session's server.
     first = _votum(
         "run",
         "--date",
@@ -79,6 +91,7 @@ def test_run_prints_the_day_and_a_file_fault_names_file_and_column(
         home=home,
         cwd=tmp_path,
         smtp=smtp_server,
+        prefect_api=prefect_server,
     )
     assert second.returncode == 0, second.stderr
     summary = json.loads(second.stdout.strip().splitlines()[-1])
@@ -112,6 +125,7 @@ def test_run_prints_the_day_and_a_file_fault_names_file_and_column(
         home=home,
         cwd=tmp_path,
         smtp=smtp_server,
+        prefect_api=prefect_server,
     )
     assert failed.returncode == 3
     assert "holdings.csv: required column 'quantity' missing" in failed.stderr
@@ -165,7 +179,7 @@ def test_bad_arguments_and_settings_are_refused_clearly(tmp_path: Path) -> None:
 
 
 def test_a_held_day_exits_distinctly_and_release_sends_it_once(
-    tmp_path: Path, smtp_server: RecordingSmtpServer
+    tmp_path: Path, smtp_server: RecordingSmtpServer, prefect_server: str
 ) -> None:
     inbox, home = tmp_path / "inbox", tmp_path / "home"
     clients = [
@@ -204,6 +218,7 @@ def test_a_held_day_exits_distinctly_and_release_sends_it_once(
             home=home,
             cwd=tmp_path,
             smtp=smtp_server,
+            prefect_api=prefect_server,
             **strict,
         )
     assert result.returncode == 10, result.stderr
@@ -218,6 +233,7 @@ def test_a_held_day_exits_distinctly_and_release_sends_it_once(
         home=home,
         cwd=tmp_path,
         smtp=smtp_server,
+        prefect_api=prefect_server,
     )
     assert released.returncode == 0, released.stderr
     assert "3 held emails released; 3 sent" in released.stdout
@@ -226,7 +242,14 @@ def test_a_held_day_exits_distinctly_and_release_sends_it_once(
         "bert@example.com",
         "petra@bank.example",
     ]
-    again = _votum("release", "2026-03-03", home=home, cwd=tmp_path, smtp=smtp_server)
+    again = _votum(
+        "release",
+        "2026-03-03",
+        home=home,
+        cwd=tmp_path,
+        smtp=smtp_server,
+        prefect_api=prefect_server,
+    )
     assert "0 held emails released; 0 sent" in again.stdout
     assert len(smtp_server.messages) == 3
 

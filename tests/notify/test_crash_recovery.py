@@ -31,7 +31,7 @@ def test_killed_dispatch_resumes_without_duplicates(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, smtp_server: RecordingSmtpServer
 ) -> None:
     inbox = tmp_path / "inbox"
-    generated = generate_drops(inbox, start=date(2026, 10, 5), days=3, clients=1500, seed=6)
+    generated = generate_drops(inbox, start=date(2026, 10, 5), days=2, clients=2500, seed=6)
     home = tmp_path / "home"
     env = {
         "VOTUM_HOME": str(home),

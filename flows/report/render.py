@@ -249,7 +249,8 @@ _TEXTS: dict[str, dict[str, str]] = {
         "mit bekanntem Ergebnis (nachgefasst oder verpasst). Offene Alerts, deren Frist noch "
         "läuft, zählen nicht als verpasst und nicht in der Quote.",
         "def_informed": "Kunden innerhalb eines Tages informiert: Anteil der Kunden mit Alert, "
-        "die bis zum Ende des folgenden Tages eine E-Mail erhalten haben.",
+        "die bis zum Ende des folgenden Kalendertags eine E-Mail erhalten haben oder von "
+        "ihrer Beraterin oder ihrem Berater kontaktiert wurden.",
         "def_trades": "Folgegeschäft: Der Kunde hat vom Alert-Tag bis zum 10. Kalendertag "
         "danach ein Wertpapier des Alerts gehandelt; gezählt werden solche Alerts.",
         "def_activities": "Aktivitäten erfasst: jede CRM-Aktivität der Woche, zu jedem Kunden.",
@@ -359,7 +360,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "with a known outcome (followed up, or missed). Open alerts, whose deadline has not "
         "passed, are not counted as missed and not in the rate.",
         "def_informed": "Clients informed within one day: the share of alerted clients who "
-        "were emailed by the end of the next day.",
+        "were emailed or contacted by their advisor by the end of the next calendar day.",
         "def_trades": "Follow-up trade: the client traded a security of the alert from the "
         "alert day through the 10th calendar day after it; such alerts are counted.",
         "def_activities": "Activities logged: every CRM activity of the week, for any client.",

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.table import Table
@@ -22,7 +20,6 @@ from rich.table import Table
 from flows.errors import VotumError
 from flows.settings import Settings, get_settings
 
-BANK_TIMEZONE = ZoneInfo("Europe/Berlin")
 console = Console(highlight=False)
 error_console = Console(stderr=True, highlight=False)
 
@@ -34,27 +31,29 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from exc
 
 
-def _today_in_berlin() -> date:
-    return datetime.now(BANK_TIMEZONE).date()
-
-
 EXIT_HELD = 10
 
 
 def _command_run(args: argparse.Namespace, settings: Settings) -> int:
     from flows.day_summary import format_summary, summary_as_dict
+    from flows.parameters import DailyRunParameters
     from flows.pipeline import daily_run
 
-    run_date: date = args.date or _today_in_berlin()
     summary = daily_run(
-        run_date=run_date,
-        inbox=args.inbox,
-        full_refresh=args.full_refresh,
-        dry_run=args.dry_run,
-        preview_dir=args.preview_dir,
-        send=not args.no_send,
-        backfill=args.backfill,
+        DailyRunParameters(
+            run_date=args.date,
+            inbox=args.inbox,
+            full_refresh=args.full_refresh,
+            dry_run=args.dry_run,
+            preview_dir=args.preview_dir,
+            send=not args.no_send,
+            backfill=args.backfill,
+            force=args.force,
+        )
     )
+    if summary is None:
+        console.print("Nothing to run today: not a business day (see the log).")
+        return 0
     if args.json:
         print(json.dumps(summary_as_dict(summary)))
     else:
@@ -62,9 +61,9 @@ def _command_run(args: argparse.Namespace, settings: Settings) -> int:
         console.print(f"marts: {settings.warehouse_path}")
     if summary.held_reason:
         error_console.print(
-            f"[bold yellow]{run_date} is held:[/] {summary.held_reason}\n"
-            f"Look at it, then `votum release {run_date}` or "
-            f"`votum discard {run_date} --reason ...`."
+            f"[bold yellow]{summary.run_date} is held:[/] {summary.held_reason}\n"
+            f"Look at it, then `votum release {summary.run_date}` or "
+            f"`votum discard {summary.run_date} --reason ...`."
         )
         return EXIT_HELD
     return 0
@@ -90,9 +89,10 @@ def _command_quality_export(args: argparse.Namespace, settings: Settings) -> int
 
 
 def _command_report(args: argparse.Namespace, settings: Settings) -> int:
+    from flows.parameters import WeeklyReportParameters
     from flows.pipeline import weekly_report
 
-    summary = weekly_report(week=args.week, today=_today_in_berlin(), send=not args.no_send)
+    summary = weekly_report(WeeklyReportParameters(week=args.week, send=not args.no_send))
     console.print(
         f"adoption report {summary.week}: {summary.branches} branches, files in "
         f"{summary.folder}; {summary.emails_planned} emails planned, {summary.emails_sent} "
@@ -120,6 +120,91 @@ def _command_discard(args: argparse.Namespace, settings: Settings) -> int:
     with open_warehouse(settings.warehouse_path) as con:
         discarded = discard_day(con, args.date, args.reason)
     console.print(f"{args.date}: {discarded} held emails discarded ({args.reason}).")
+    return 0
+
+
+def _command_status(args: argparse.Namespace, settings: Settings) -> int:
+    from flows.status import collect_status
+
+    status = collect_status(settings, runs=args.runs)
+    if args.json:
+        print(json.dumps(status.as_json(), ensure_ascii=False))
+        return 0
+    if status.running:
+        console.print(f"[bold]Running now:[/] {status.running}")
+    if status.warehouse_busy:
+        console.print("The warehouse is in use by that run: its figures show once it ends.")
+    elif not settings.warehouse_path.exists():
+        console.print(f"No warehouse yet at {settings.warehouse_path}: nothing has run.")
+    runs = Table(
+        "started",
+        "flow",
+        "day",
+        "outcome",
+        "stage",
+        "took",
+        "emails sent",
+        "reason",
+        title=f"Last {len(status.runs)} runs",
+    )
+    for run in status.runs:
+        took = f"{(run.ended_at - run.started_at).total_seconds():.0f} s" if run.ended_at else ""
+        colour = {"succeeded": "green", "failed": "red", "held": "yellow"}.get(run.outcome, "")
+        runs.add_row(
+            run.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+            run.flow,
+            run.week or (run.run_date.isoformat() if run.run_date else ""),
+            f"[{colour}]{run.outcome}[/]" if colour else run.outcome,
+            run.stage or "" if run.outcome in ("failed", "held", "running") else "",
+            took,
+            str(run.counts.get("emails_sent", "")),
+            (run.reason or "")[:160],
+        )
+    console.print(runs)
+    if status.held_days:
+        held = Table(
+            "day", "emails held", "held since", "reason", title="Held days (release or discard)"
+        )
+        for day in status.held_days:
+            held.add_row(
+                day.business_day.isoformat(),
+                f"{day.emails_held:,}",
+                day.held_at.strftime("%Y-%m-%d %H:%M") if day.held_at else "",
+                day.reason,
+            )
+        console.print(held)
+    else:
+        console.print("Held days: none.")
+    if status.failed_emails:
+        failed = Table(
+            "day", "kind", "failed", "last server reply", "e.g. ledger key", title="Failed emails"
+        )
+        for group in status.failed_emails:
+            failed.add_row(
+                group.business_day.isoformat(),
+                group.kind,
+                f"{group.count:,}",
+                group.last_reply or "",
+                group.example_key,
+            )
+        console.print(failed)
+    else:
+        console.print("Failed emails: none.")
+    if status.quarantined:
+        quarantine = Table("drop", "file", "rows", title="Quarantined rows (ops.quarantine)")
+        for entry in status.quarantined:
+            quarantine.add_row(entry.drop_date.isoformat(), entry.file_kind, f"{entry.rows:,}")
+        console.print(quarantine)
+    else:
+        console.print("Quarantined rows: none.")
+    upcoming = Table(
+        "when (Europe/Berlin)", "deployment", "note", title="Next scheduled runs (prefect.yaml)"
+    )
+    for scheduled in status.next_runs:
+        upcoming.add_row(
+            scheduled.at.strftime("%a %Y-%m-%d %H:%M"), scheduled.deployment, scheduled.note or ""
+        )
+    console.print(upcoming)
     return 0
 
 
@@ -173,6 +258,7 @@ def _command_mailbox(args: argparse.Namespace, settings: Settings) -> int:
 
 def _command_generate(args: argparse.Namespace, settings: Settings) -> int:
     from flows.demo.generate import generate_drops
+    from flows.progress import interactive
 
     summary = generate_drops(
         out_dir=args.out,
@@ -182,7 +268,7 @@ def _command_generate(args: argparse.Namespace, settings: Settings) -> int:
         seed=args.seed,
         rating_history_days=args.rating_history_days,
         file_format=args.format,
-        progress=sys.stderr.isatty(),
+        progress=interactive(),
     )
     first, last = summary.drop_dates[0], summary.drop_dates[-1]
     console.print(
@@ -196,9 +282,12 @@ def _command_generate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _command_demo(args: argparse.Namespace, settings: Settings) -> int:
-    # The demo prints its own table; Prefect's per-run chatter would drown it.
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     from flows.demo.run_demo import run_demo
+    from flows.logs import attach_log_file, quiet_console
+
+    # The demo prints its own tables; Prefect's per-run chatter goes to the log file only.
+    attach_log_file(settings)
+    quiet_console()
 
     run_demo(settings, days=args.days, clients=args.clients, seed=args.seed, console=console)
     return 0
@@ -214,8 +303,11 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run one business day: ingest the drop, build the marts")
     run.add_argument("--date", type=_date, help="business day YYYY-MM-DD (default: today, Berlin)")
     run.add_argument(
-        "--inbox", type=Path, required=True, help="folder holding the drops <inbox>/<YYYY-MM-DD>/"
+        "--inbox",
+        type=Path,
+        help="folder holding the drops <inbox>/<YYYY-MM-DD>/ (default VOTUM_INBOX)",
     )
+    run.add_argument("--force", action="store_true", help="run a weekend or holiday on purpose")
     run.add_argument(
         "--full-refresh", action="store_true", help="rebuild incremental models from scratch"
     )
@@ -237,6 +329,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--preview-dir", type=Path, help="where --dry-run writes (default VOTUM_HOME/preview/DATE)"
     )
     run.set_defaults(handler=_command_run)
+
+    status = commands.add_parser(
+        "status", help="last runs, held days, failed emails, quarantine, next scheduled runs"
+    )
+    status.add_argument("--json", action="store_true", help="the same as JSON, for scripts")
+    status.add_argument("--runs", type=int, default=10, help="how many runs to show (default 10)")
+    status.set_defaults(handler=_command_status)
 
     send = commands.add_parser("dispatch", help="send the emails waiting in the ledger")
     send.set_defaults(handler=_command_dispatch)
@@ -306,12 +405,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+WRITES_THE_WAREHOUSE = frozenset({"run", "dispatch", "report", "release", "discard", "demo"})
+
+
+def _purpose(args: argparse.Namespace) -> str:
+    """What the lock file says the holder is doing (no addresses, no secrets)."""
+    day = getattr(args, "date", None) or getattr(args, "week", None)
+    return f"votum {args.command}" + (f" {day}" if day else "")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = get_settings()
         settings.apply_runtime_environment()
-        code: int = args.handler(args, settings)
+        if args.command not in WRITES_THE_WAREHOUSE:
+            code: int = args.handler(args, settings)
+            return code
+        # Taken here, before Prefect starts, so that a second run is told at once; the
+        # flows take it again (re-entrant), for runs started by a Prefect worker.
+        from flows.run_lock import run_lock
+
+        with run_lock(settings.run_lock_path, _purpose(args)):
+            code = args.handler(args, settings)
         return code
     except VotumError as exc:
         error_console.print(f"[bold red]votum {args.command} failed:[/] {exc}")

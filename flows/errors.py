@@ -49,3 +49,14 @@ class TransformError(VotumError):
     """dbt could not build the models or one of their tests failed."""
 
     exit_code = 5
+
+
+class RunInProgressError(WarehouseBusyError):
+    """Another votum run holds the run lock of this ``VOTUM_HOME``."""
+
+
+class RunRefusedError(VotumError):
+    """The run was asked for a day it must not run (an older day without ``--backfill``,
+    a weekend or holiday without ``--force``)."""
+
+    exit_code = 8

@@ -10,24 +10,36 @@ transient, and dispatch retries SMTP itself, per message, where exactly-once all
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.day_summary import DaySummary, format_summary, summarize_day
+from flows.errors import RunRefusedError, VotumError
+from flows.ingest.drop_files import DROP_FILES
 from flows.ingest.loader import DropLoad, drop_dir_for, load_drop
+from flows.logs import attach_log_file
 from flows.notify.dispatch import DispatchReport, dispatch
 from flows.notify.journal import open_journal
-from flows.notify.ledger import release_day
+from flows.notify.ledger import OPS_ALERT, ledger_exists, pending_count, release_day
+from flows.notify.ops_alert import OpsAlert, plan_ops_alert
 from flows.notify.plan import PlanResult, plan_day
 from flows.notify.preview import write_previews
 from flows.notify.suppressions import sync_suppressions
+from flows.parameters import (
+    DEFAULT_DAILY,
+    DEFAULT_WEEKLY,
+    DailyRunParameters,
+    WeeklyReportParameters,
+    today_in_berlin,
+)
+from flows.progress import interactive, stage_progress
 from flows.quality.gates import QualityReport, check_drop, check_marts
 from flows.report.deliver import plan_reports
 from flows.report.extract import (
@@ -39,23 +51,27 @@ from flows.report.extract import (
 )
 from flows.report.files import write_report_files
 from flows.report.model import BankReport, BranchReport
+from flows.run_artifact import publish_run_summary
+from flows.run_dates import DateDecision, decide_run_date, last_processed_day
+from flows.run_ledger import FAILED, HELD, RunRecord, recorded_run
+from flows.run_lock import run_lock
 from flows.settings import get_settings
 from flows.transform import DAILY_BUILD_EXCLUDES, build_marts, invoke_dbt
 from flows.warehouse import open_warehouse, set_run_date
-
-T = TypeVar("T")
 
 
 @task(name="ingest-drop", cache_policy=NO_CACHE)
 def ingest_drop(run_date: date, inbox: Path) -> DropLoad:
     settings = get_settings()
     with open_warehouse(settings.warehouse_path) as con:
-        load = load_drop(
-            con,
-            drop_dir_for(inbox, run_date),
-            run_date,
-            holdings_retention_drops=settings.holdings_retention_drops,
-        )
+        with stage_progress("ingest", "files", len(DROP_FILES)) as advance:
+            load = load_drop(
+                con,
+                drop_dir_for(inbox, run_date),
+                run_date,
+                holdings_retention_drops=settings.holdings_retention_drops,
+                on_file=advance,
+            )
         # The rest of the run (quality queries, dbt) reads the day from raw.run_context.
         set_run_date(con, run_date, settings.sla_business_days)
         with open_journal(settings.journal_path) as journal:
@@ -101,7 +117,13 @@ def plan_emails(run_date: date, hold_reason: str | None = None) -> PlanResult:
 @task(name="dispatch-emails", cache_policy=NO_CACHE)
 def dispatch_emails() -> DispatchReport:
     """Everything pending, of this day and of earlier days a failure left behind."""
-    return dispatch(get_settings())
+    settings = get_settings()
+    total = None
+    if interactive():
+        with open_warehouse(settings.warehouse_path, read_only=True) as con:
+            total = pending_count(con) if ledger_exists(con) else 0
+    with stage_progress("dispatch", "emails", total) as advance:
+        return dispatch(settings, on_batch=advance)
 
 
 @task(name="preview-emails", cache_policy=NO_CACHE)
@@ -115,86 +137,187 @@ def summarize(load: DropLoad) -> DaySummary:
         return summarize_day(con, load)
 
 
-def _timed(seconds: dict[str, float], stage: str, call: Callable[[], T]) -> T:
-    started = time.perf_counter()
-    result = call()
-    seconds[stage] = time.perf_counter() - started
-    return result
+def _flow_run_id() -> str | None:
+    from prefect.runtime import flow_run
+
+    value = flow_run.get_id()
+    return str(value) if value else None
+
+
+@task(name="alert-operations", cache_policy=NO_CACHE)
+def alert_operations(record: RunRecord) -> None:
+    """One short email to ``VOTUM_OPS_ALERT_TO`` for a failed or held run."""
+    settings = record.settings
+    logger = get_run_logger()
+    if not settings.ops_alert_to:
+        logger.warning(
+            "run %s ended %s; VOTUM_OPS_ALERT_TO is not set, so nobody is emailed",
+            record.run_id,
+            record.outcome,
+        )
+        return
+    alert = OpsAlert(
+        run_id=record.run_id,
+        flow=record.flow,
+        day=record.run_date or record.started_at.date(),
+        week=record.week,
+        outcome=record.outcome,
+        stage=record.reported_stage,
+        reason=record.reason or "",
+        started_at=record.started_at.isoformat(sep=" "),
+        counts={k: v for k, v in record.counts.items() if isinstance(v, int | float)},
+    )
+    try:
+        with open_warehouse(settings.warehouse_path) as con:
+            plan_ops_alert(con, alert, to=settings.ops_alert_to, mail_domain=settings.mail_domain)
+        report = dispatch(settings, kinds=(OPS_ALERT,))
+    except VotumError as exc:
+        # The run's own outcome is recorded and its error goes on; the alert waits in
+        # the ledger and goes out with the next dispatch.
+        logger.error("the operations alert of run %s could not be sent: %s", record.run_id, exc)
+        return
+    logger.info(
+        "operations alert for run %s (%s): %d sent, %d left pending",
+        record.run_id,
+        record.outcome,
+        report.sent,
+        report.left_pending,
+    )
+
+
+def _end_of_run(record: RunRecord) -> None:
+    """Every run leaves its summary as a Prefect artifact; failed and held runs alert."""
+    publish_run_summary(record)
+    if record.outcome in (FAILED, HELD):
+        alert_operations(record)
+
+
+@contextmanager
+def _one_run(flow_name: str, purpose: str, **where: Any) -> Iterator[RunRecord]:
+    """The frame of every flow: the run lock, the log file, the run ledger."""
+    settings = get_settings()
+    attach_log_file(settings)
+    with (
+        run_lock(settings.run_lock_path, purpose),
+        recorded_run(
+            settings,
+            flow_name,
+            prefect_flow_run_id=_flow_run_id(),
+            on_end=_end_of_run,
+            **where,
+        ) as record,
+    ):
+        yield record
+
+
+def _refuse_or_skip(run: DailyRunParameters, run_date: date) -> DateDecision:
+    settings = get_settings()
+    last = None
+    if settings.warehouse_path.exists():
+        with open_warehouse(settings.warehouse_path, read_only=True) as con:
+            last = last_processed_day(con)
+    return decide_run_date(
+        run_date,
+        last_processed=last,
+        backfill=run.backfill,
+        force=run.force,
+        scheduled=run.run_date is None,
+    )
 
 
 @flow(name="votum-daily-run", persist_result=False, validate_parameters=True)
-def daily_run(
-    run_date: date,
-    inbox: Path,
-    full_refresh: bool = False,
-    dry_run: bool = False,
-    preview_dir: Path | None = None,
-    send: bool = True,
-    backfill: bool = False,
-) -> DaySummary:
+def daily_run(run: DailyRunParameters = DEFAULT_DAILY) -> DaySummary | None:
     """One business day: the drop ``inbox/<run_date>/`` to the clients' inboxes.
 
     ``send=False`` stops after planning: the emails wait in the ledger for
     ``votum dispatch`` (to build early and send at a set hour). ``backfill=True``
-    loads and builds a past day (older than the last one) and plans and sends nothing."""
+    loads and builds a past day (older than the last one) and plans and sends nothing.
+    Returns None when a scheduled run finds no business day to run."""
     logger = get_run_logger()
-    seconds: dict[str, float] = {}
+    settings = get_settings()
+    run_date = run.resolved_date()
+    inbox = run.inbox or settings.inbox_dir
+    with run_lock(settings.run_lock_path, f"votum daily run {run_date}"):
+        decision = _refuse_or_skip(run, run_date)
+        if decision.skip:
+            logger.info("skipped: %s", decision.reason)
+            return None
+        if not decision.allowed:
+            raise RunRefusedError(f"Run refused: {decision.reason}.")
+        with _one_run("daily-run", f"votum daily run {run_date}", run_date=run_date) as record:
+            return _daily_stages(record, run, run_date, inbox)
 
-    load = _timed(seconds, "ingest", lambda: ingest_drop(run_date, inbox))
+
+def _daily_stages(
+    record: RunRecord, run: DailyRunParameters, run_date: date, inbox: Path
+) -> DaySummary:
+    logger = get_run_logger()
+    seconds = record.stage_seconds
+    load = record.stage("ingest", lambda: ingest_drop(run_date, inbox))
+    record.count({f"rows_loaded_{f.file_kind}": f.rows_loaded for f in load.files})
     logger.info(
         "ingest: %s in %.1fs",
         ", ".join(f"{f.file_kind} {f.rows_loaded} rows" for f in load.files),
         seconds["ingest"],
     )
 
-    raw_quality = _timed(
-        seconds, "quality_raw", lambda: check_drop_quality(load, backfill=backfill)
+    raw_quality = record.stage(
+        "quality_raw", lambda: check_drop_quality(load, backfill=run.backfill)
     )
+    record.count({f"rows_quarantined_{k}": v for k, v in raw_quality.quarantined.items()})
     logger.info(
-        "quality (raw): %d rules, %d quarantined rows, %d warnings; Data Docs %s",
+        "quality (raw): %d rules, %d quarantined rows, %d warnings in %.1fs; Data Docs %s",
         len(raw_quality.outcomes),
         sum(raw_quality.quarantined.values()),
         len(raw_quality.warnings),
+        seconds["quality_raw"],
         raw_quality.data_docs,
     )
 
-    nodes = _timed(
-        seconds, "dbt_build", lambda: build_marts_for_day(run_date, full_refresh=full_refresh)
+    nodes = record.stage(
+        "dbt_build", lambda: build_marts_for_day(run_date, full_refresh=run.full_refresh)
     )
     logger.info("dbt build: %d nodes passed in %.1fs", nodes, seconds["dbt_build"])
 
-    mart_quality = _timed(seconds, "quality_marts", lambda: check_mart_quality(run_date))
+    mart_quality = record.stage("quality_marts", lambda: check_mart_quality(run_date))
+    logger.info(
+        "quality (marts): %d rules in %.1fs", len(mart_quality.outcomes), seconds["quality_marts"]
+    )
     holds = [*raw_quality.hold_reasons, *mart_quality.hold_reasons]
-    if backfill:
+    if run.backfill:
         summary = replace(
-            _timed(seconds, "summary", lambda: summarize(load)),
-            stage_seconds=seconds,
+            record.stage("summary", lambda: summarize(load)),
+            stage_seconds=dict(seconds),
             quarantined=raw_quality.quarantined,
             quality_warnings=raw_quality.warnings,
             data_docs=str(raw_quality.data_docs),
             backfill=True,
         )
+        record.count(_day_counts(summary))
         logger.info("backfill: built, nothing planned or sent\n%s", format_summary(summary))
         return summary
 
-    plan = _timed(
-        seconds, "plan", lambda: plan_emails(run_date, hold_reason="; ".join(holds) or None)
-    )
+    plan = record.stage("plan", lambda: plan_emails(run_date, hold_reason="; ".join(holds) or None))
+    record.count({"digests_planned": plan.digests, "worklists_planned": plan.worklists})
     logger.info(
-        "plan: %d client digests, %d worklists%s",
+        "plan: %d client digests, %d worklists in %.1fs%s",
         plan.digests,
         plan.worklists,
+        seconds["plan"],
         f"; HELD: {plan.held_reason}" if plan.held_reason else "",
     )
+    if plan.held_reason:
+        record.hold(plan.held_reason)
+        record.count({"emails_held": plan.digests + plan.worklists})
 
     report = DispatchReport()
     previews = 0
-    if dry_run:
-        folder = preview_dir or get_settings().home_dir / "preview" / run_date.isoformat()
-        previews = _timed(seconds, "preview", lambda: preview_emails(run_date, folder))
+    if run.dry_run:
+        folder = run.preview_dir or get_settings().home_dir / "preview" / run_date.isoformat()
+        previews = record.stage("preview", lambda: preview_emails(run_date, folder))
         logger.info("dry run: %d emails written to %s, nothing sent", previews, folder)
-    elif send:
-        report = _timed(seconds, "dispatch", dispatch_emails)
+    elif run.send:
+        report = record.stage("dispatch", dispatch_emails)
         logger.info(
             "dispatch: %d sent, %d failed, %d suppressed, %d left pending in %.1fs",
             report.sent,
@@ -204,10 +327,10 @@ def daily_run(
             seconds["dispatch"],
         )
 
-    summary = _timed(seconds, "summary", lambda: summarize(load))
+    summary = record.stage("summary", lambda: summarize(load))
     summary = replace(
         summary,
-        stage_seconds=seconds,
+        stage_seconds=dict(seconds),
         digests_planned=plan.digests,
         worklists_planned=plan.worklists,
         held_reason=plan.held_reason,
@@ -223,8 +346,24 @@ def daily_run(
         quality_warnings=raw_quality.warnings,
         data_docs=str(raw_quality.data_docs),
     )
+    record.count(_day_counts(summary))
     logger.info("summary:\n%s", format_summary(summary))
     return summary
+
+
+def _day_counts(summary: DaySummary) -> dict[str, int]:
+    return {
+        "rating_changes": summary.changes,
+        "initiations": summary.initiations,
+        "affected_clients": summary.affected_clients,
+        "affected_positions": summary.affected_positions,
+        "eligible_clients": summary.eligible_clients,
+        "emails_sent": summary.emails_sent,
+        "emails_failed": summary.emails_failed,
+        "emails_suppressed": summary.emails_suppressed,
+        "emails_pending": summary.emails_pending,
+        "emails_previewed": summary.emails_previewed,
+    }
 
 
 @task(name="release-held-day", cache_policy=NO_CACHE)
@@ -237,8 +376,10 @@ def release_held(business_day: date, note: str | None) -> int:
 def release_run(business_day: date, note: str | None = None) -> tuple[int, DispatchReport]:
     """A person looked at a held day and lets its emails go: held rows become pending
     and are sent now, exactly once."""
-    released = release_held(business_day, note)
-    report = dispatch_emails()
+    with _one_run("release", f"votum release {business_day}", run_date=business_day) as record:
+        released = record.stage("release", lambda: release_held(business_day, note))
+        report = record.stage("dispatch", dispatch_emails)
+        record.count(_dispatch_counts(report) | {"emails_released": released})
     get_run_logger().info(
         "released %d emails of %s; %d sent, %d failed, %d suppressed, %d left pending",
         released,
@@ -255,7 +396,9 @@ def release_run(business_day: date, note: str | None = None) -> tuple[int, Dispa
 def dispatch_run() -> DispatchReport:
     """Send whatever waits in the ledger: planned with ``--no-send``, or left pending by
     a mail server that was down."""
-    report = dispatch_emails()
+    with _one_run("dispatch", "votum dispatch") as record:
+        report = record.stage("dispatch", dispatch_emails)
+        record.count(_dispatch_counts(report))
     get_run_logger().info(
         "dispatch: %d sent, %d failed, %d suppressed, %d left pending",
         report.sent,
@@ -264,6 +407,15 @@ def dispatch_run() -> DispatchReport:
         report.left_pending,
     )
     return report
+
+
+def _dispatch_counts(report: DispatchReport) -> dict[str, int]:
+    return {
+        "emails_sent": report.sent,
+        "emails_failed": report.failed,
+        "emails_suppressed": report.suppressed,
+        "emails_pending": report.left_pending,
+    }
 
 
 @dataclass(frozen=True)
@@ -329,25 +481,27 @@ def last_complete_week(today: date) -> date:
 
 
 @flow(name="votum-weekly-report", persist_result=False, validate_parameters=True)
-def weekly_report(
-    week: str | None = None, today: date | None = None, send: bool = True
-) -> ReportSummary:
+def weekly_report(report: WeeklyReportParameters = DEFAULT_WEEKLY) -> ReportSummary:
     """The adoption report of an ISO week (default: the last complete one): files under
     ``VOTUM_HOME/reports/<week>/``, one email per branch manager, the bank summary."""
     logger = get_run_logger()
-    monday = parse_week(week)[1] if week else last_complete_week(today or date.today())
+    today = report.today or today_in_berlin()
+    monday = parse_week(report.week)[1] if report.week else last_complete_week(today)
     label = week_label(monday)
-    build_adoption_marts()
-    branches, bank = collect_report_figures(monday)
-    folder = write_reports(branches, bank)
-    logger.info("report %s: %d branches, files in %s", label, len(branches), folder)
-    planned = plan_report_emails(branches, bank)
-    report = dispatch_emails() if send else DispatchReport()
+    with _one_run("weekly-report", f"votum report {label}", run_date=monday, week=label) as record:
+        record.stage("dbt_build", build_adoption_marts)
+        branches, bank = record.stage("figures", lambda: collect_report_figures(monday))
+        folder = record.stage("files", lambda: write_reports(branches, bank))
+        logger.info("report %s: %d branches, files in %s", label, len(branches), folder)
+        planned = record.stage("plan", lambda: plan_report_emails(branches, bank))
+        sent = record.stage("dispatch", dispatch_emails) if report.send else DispatchReport()
+        record.count({"branches": len(branches), "emails_planned": planned})
+        record.count(_dispatch_counts(sent))
     return ReportSummary(
         week=label,
         branches=len(branches),
         folder=folder,
         emails_planned=planned,
-        emails_sent=report.sent,
-        emails_failed=report.failed,
+        emails_sent=sent.sent,
+        emails_failed=sent.failed,
     )

@@ -87,6 +87,14 @@ class Settings(BaseSettings):
         gt=0,
         description="Holdings snapshot size change against the previous drop that holds the day.",
     )
+    inbox: Path | None = Field(
+        default=None,
+        description="Folder holding the drops <inbox>/<YYYY-MM-DD>/ (default VOTUM_HOME/inbox).",
+    )
+    ops_alert_to: str | None = Field(
+        default=None,
+        description="Operations address told of every failed or held run (none: no alert).",
+    )
     holdings_retention_drops: int = Field(
         default=30,
         ge=2,
@@ -96,6 +104,18 @@ class Settings(BaseSettings):
     @cached_property
     def home_dir(self) -> Path:
         return self.home.expanduser().resolve()
+
+    @property
+    def inbox_dir(self) -> Path:
+        return (self.inbox or self.home_dir / "inbox").expanduser().resolve()
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home_dir / "logs"
+
+    @property
+    def run_lock_path(self) -> Path:
+        return self.home_dir / "run.lock"
 
     @property
     def warehouse_path(self) -> Path:

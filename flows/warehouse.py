@@ -78,6 +78,20 @@ CREATE TABLE IF NOT EXISTS ops.delivery_ledger (
     updated_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
     sent_at TIMESTAMP
 );
+CREATE TABLE IF NOT EXISTS ops.run_ledger (
+    run_id VARCHAR PRIMARY KEY,
+    flow VARCHAR NOT NULL,
+    run_date DATE,
+    week VARCHAR,
+    started_at TIMESTAMP NOT NULL,
+    ended_at TIMESTAMP,
+    outcome VARCHAR NOT NULL,
+    stage VARCHAR,
+    reason VARCHAR,
+    counts VARCHAR NOT NULL DEFAULT '{}',
+    stage_seconds VARCHAR NOT NULL DEFAULT '{}',
+    prefect_flow_run_id VARCHAR
+);
 CREATE TABLE IF NOT EXISTS ops.day_holds (
     business_day DATE PRIMARY KEY,
     reason VARCHAR NOT NULL,
@@ -91,7 +105,8 @@ CREATE TABLE IF NOT EXISTS ops.day_holds (
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the tables Python owns if they are not there yet (idempotent): the raw
-    layer, the business calendar, and in ``ops`` the delivery ledger and day holds."""
+    layer, the business calendar, and in ``ops`` the delivery ledger, the day holds and
+    the run ledger."""
     con.execute(_OPS_DDL)
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
     for drop_file in DROP_FILES:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from flows.demo.generate import generate_drops
+from flows.parameters import DailyRunParameters
 from flows.pipeline import daily_run
 from flows.settings import get_settings
 from flows.warehouse import open_warehouse
@@ -117,7 +118,9 @@ def test_daily_runs_over_generated_days_match_the_rules(
     generated = generate_drops(inbox, start=date(2026, 3, 30), days=6, clients=400, seed=11)
     assert date(2026, 4, 3) not in generated.drop_dates  # Good Friday
 
-    summaries = [daily_run(run_date=day, inbox=inbox) for day in generated.drop_dates]
+    summaries = [
+        daily_run(DailyRunParameters(run_date=day, inbox=inbox)) for day in generated.drop_dates
+    ]
 
     settings = get_settings()
     with open_warehouse(settings.warehouse_path, read_only=True) as con:
@@ -158,13 +161,13 @@ def test_a_day_run_twice_gives_the_same_marts_and_sends_nothing_again(
     generated = generate_drops(inbox, start=date(2026, 5, 4), days=3, clients=200, seed=5)
     days = generated.drop_dates
     for day in days:
-        daily_run(run_date=day, inbox=inbox)
+        daily_run(DailyRunParameters(run_date=day, inbox=inbox))
     settings = get_settings()
     query = "SELECT * FROM fct_client_rating_changes ORDER BY client_change_id"
     with open_warehouse(settings.warehouse_path, read_only=True) as con:
         before = con.execute(query).fetchall()
     sent = len(mail_to.messages)
-    again = daily_run(run_date=days[-1], inbox=inbox)
+    again = daily_run(DailyRunParameters(run_date=days[-1], inbox=inbox))
     assert again.emails_sent == 0 and len(mail_to.messages) == sent
     with open_warehouse(settings.warehouse_path, read_only=True) as con:
         assert con.execute(query).fetchall() == before

@@ -11,6 +11,7 @@ column and the row as it came, and counted in the result.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -314,8 +315,10 @@ def load_drop(
     drop_date: date,
     *,
     holdings_retention_drops: int = 30,
+    on_file: Callable[[int], None] | None = None,
 ) -> DropLoad:
-    """Load the drop in ``drop_dir`` (for business day ``drop_date``) into ``raw.*``."""
+    """Load the drop in ``drop_dir`` (for business day ``drop_date``) into ``raw.*``;
+    ``on_file(1)`` is called as each file's turn comes (a progress bar)."""
     if not _DROP_FOLDER.match(drop_dir.name):
         raise DropError(f"{drop_dir}: a drop folder is named after its date, YYYY-MM-DD.")
     ensure_schema(con)
@@ -329,6 +332,8 @@ def load_drop(
         con.execute("BEGIN TRANSACTION")
         try:
             for drop_file in DROP_FILES:
+                if on_file is not None:
+                    on_file(1)
                 source = by_kind.get(drop_file.name)
                 if source is None:
                     _forget_file(con, drop_file, drop_date)

@@ -41,6 +41,7 @@ from flows.notify.ledger import (
     ADVISOR_WORKLIST,
     CLIENT_DIGEST,
     FAILED,
+    OPS_ALERT,
     PENDING,
     SENT,
     SUPPRESSED,
@@ -52,6 +53,7 @@ from flows.notify.ledger import (
     statuses,
 )
 from flows.notify.message import UnsafeMessageError, build_message
+from flows.notify.ops_alert import ops_alert_from_json, render_ops_alert
 from flows.notify.payloads import client_digest_from_json, worklist_from_json
 from flows.notify.render import (
     Rendered,
@@ -65,7 +67,13 @@ from flows.settings import Settings
 from flows.warehouse import open_warehouse
 
 # Clients first, then advisors (their worklists say who was emailed), then managers.
-KINDS_IN_ORDER = (CLIENT_DIGEST, ADVISOR_WORKLIST, ADOPTION_REPORT, ADOPTION_SUMMARY)
+KINDS_IN_ORDER = (
+    CLIENT_DIGEST,
+    ADVISOR_WORKLIST,
+    ADOPTION_REPORT,
+    ADOPTION_SUMMARY,
+    OPS_ALERT,
+)
 
 
 TransportFactory = Callable[[Settings], SmtpTransport]
@@ -146,6 +154,8 @@ def render_claimed(
         )
         rendered = Rendered(subject=report.subject, text=report.text, html=report.html_email)
         images = report.images
+    elif message.kind == OPS_ALERT:
+        rendered = render_ops_alert(ops_alert_from_json(message.payload))
     elif message.kind == CLIENT_DIGEST:
         digest = client_digest_from_json(message.payload)
         unsubscribe = unsubscribe_links(settings, digest.client_id)
@@ -293,6 +303,7 @@ def _dispatch_kind(
     kind: str,
     business_day: date | None,
     tally: _Tally,
+    on_batch: Callable[[int], None] | None = None,
 ) -> None:
     settings = workers[0].settings
     tried: set[str] = set()  # a message left pending after its retries waits for the next run
@@ -307,16 +318,21 @@ def _dispatch_kind(
             tally,
         )
         apply_journal(con, journal)
+        if on_batch is not None:
+            on_batch(len(batch))
 
 
 def dispatch(
     settings: Settings,
     *,
     business_day: date | None = None,
+    kinds: Sequence[str] = KINDS_IN_ORDER,
+    on_batch: Callable[[int], None] | None = None,
     transport_factory: TransportFactory = SmtpTransport,
     sleep: Callable[[float], None] = time.sleep,
 ) -> DispatchReport:
-    """Send every pending email (of ``business_day``, or of all days)."""
+    """Send every pending email (of ``business_day``, or of all days; of ``kinds``);
+    ``on_batch(n)`` is called after each batch of ``n`` messages (a progress bar)."""
     started = time.perf_counter()
     tally = _Tally()
     with (
@@ -325,7 +341,7 @@ def dispatch(
     ):
         ensure_ledger(con)
         apply_journal(con, journal)
-        if not pending_count(con, business_day):
+        if not pending_count(con, business_day, kinds):
             return DispatchReport()
         workers: list[_Worker] = []
         throttle = Throttle(settings.smtp_max_per_second)
@@ -334,8 +350,8 @@ def dispatch(
                 transport = transport_factory(settings)
                 transport.open()  # a refused login stops here, before anything is claimed
                 workers.append(_Worker(settings, transport, throttle, sleep))
-            for kind in KINDS_IN_ORDER:
-                _dispatch_kind(con, journal, workers, kind, business_day, tally)
+            for kind in (k for k in KINDS_IN_ORDER if k in kinds):
+                _dispatch_kind(con, journal, workers, kind, business_day, tally, on_batch)
         finally:
             for worker in workers:
                 worker.close()

@@ -33,6 +33,7 @@ PENDING, HELD, SENDING, SENT, FAILED, SUPPRESSED, DISCARDED = (
 OPEN_STATUSES = (PENDING, HELD)
 CLIENT_DIGEST, ADVISOR_WORKLIST = "client_digest", "advisor_worklist"
 ADOPTION_REPORT, ADOPTION_SUMMARY = "adoption_report", "adoption_summary"
+OPS_ALERT = "ops_alert"
 
 
 @dataclass(frozen=True)
@@ -210,12 +211,31 @@ def apply_journal(con: duckdb.DuckDBPyConnection, journal: Journal) -> int:
     return len(outcomes)
 
 
-def pending_count(con: duckdb.DuckDBPyConnection, business_day: date | None = None) -> int:
-    day_filter = "AND business_day = ?" if business_day else ""
+def ledger_exists(con: duckdb.DuckDBPyConnection) -> bool:
     row = first_row(
         con.execute(
-            f"SELECT count(*) FROM ops.delivery_ledger WHERE status = 'pending' {day_filter}",
-            [business_day] if business_day else [],
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_schema = 'ops' AND table_name = 'delivery_ledger'"
+        )
+    )
+    return bool(row and row[0])
+
+
+def pending_count(
+    con: duckdb.DuckDBPyConnection,
+    business_day: date | None = None,
+    kinds: Sequence[str] | None = None,
+) -> int:
+    day_filter = "AND business_day = ?" if business_day else ""
+    kind_filter = "AND list_contains(CAST(? AS VARCHAR[]), kind)" if kinds is not None else ""
+    params: list[object] = [*([business_day] if business_day else [])]
+    if kinds is not None:
+        params.append(list(kinds))
+    row = first_row(
+        con.execute(
+            "SELECT count(*) FROM ops.delivery_ledger "
+            f"WHERE status = 'pending' {day_filter} {kind_filter}",
+            params,
         )
     )
     return int(row[0]) if row else 0

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from flows.parameters import WeeklyReportParameters
 from flows.pipeline import weekly_report
 from flows.settings import Settings
 
@@ -32,7 +33,7 @@ window.addEventListener("load", () => {
 )
 @pytest.mark.usefixtures("prefect_server")
 def test_report_page_renders_in_chromium(easter: Settings, tmp_path: Path) -> None:
-    weekly_report(week="2026-W14", today=date(2026, 4, 13), send=False)
+    weekly_report(WeeklyReportParameters(week="2026-W14", today=date(2026, 4, 13), send=False))
     folder = easter.home_dir / "reports" / "2026-W14" / "filiale-koeln"
     page = (folder / "index.html").read_text(encoding="utf-8")
     probe = folder / "probe.html"

@@ -10,6 +10,7 @@ from datetime import date
 
 import pytest
 
+from flows.parameters import WeeklyReportParameters
 from flows.pipeline import weekly_report
 from flows.settings import Settings
 from tests.smtp_server import RecordingSmtpServer
@@ -17,7 +18,7 @@ from tests.smtp_server import RecordingSmtpServer
 
 @pytest.mark.usefixtures("prefect_server")
 def test_weekly_report_files_and_emails(easter: Settings, mail_to: RecordingSmtpServer) -> None:
-    summary = weekly_report(week="2026-W14", today=date(2026, 4, 13))
+    summary = weekly_report(WeeklyReportParameters(week="2026-W14", today=date(2026, 4, 13)))
     assert (summary.week, summary.branches, summary.emails_sent) == ("2026-W14", 2, 3)
 
     reports = {m.rcpt_tos[0]: m for m in mail_to.messages}
@@ -60,5 +61,5 @@ def test_weekly_report_files_and_emails(easter: Settings, mail_to: RecordingSmtp
     assert "C4" in open_alerts and "C5" in open_alerts
     assert (folder / "bank" / "index.html").exists()
 
-    again = weekly_report(week="2026-W14", today=date(2026, 4, 13))
+    again = weekly_report(WeeklyReportParameters(week="2026-W14", today=date(2026, 4, 13)))
     assert again.emails_sent == 0 and len(mail_to.messages) == 3

@@ -1,0 +1,176 @@
+"""What ``votum status`` shows: the run in progress, the last runs, held days waiting for
+a person, failed emails, quarantined rows and the next scheduled runs.
+
+Read-only. While a run holds the warehouse, DuckDB lets no other process open it, so the
+status then says who is running since when and leaves the figures for later. Client
+personal data is never shown: failed emails are named by their ledger key (kind, day,
+client or advisor id), never by address.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml  # type: ignore[import-untyped]
+
+from flows.calendar import holiday_name
+from flows.errors import WarehouseBusyError
+from flows.run_ledger import RunRow, last_runs
+from flows.run_lock import current_holder
+from flows.settings import PROJECT_ROOT, Settings
+from flows.warehouse import open_warehouse
+
+
+@dataclass(frozen=True)
+class HeldDay:
+    business_day: date
+    reason: str
+    held_at: datetime | None
+    emails_held: int
+
+
+@dataclass(frozen=True)
+class FailedEmails:
+    business_day: date
+    kind: str
+    count: int
+    last_reply: str | None
+    example_key: str
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    drop_date: date
+    file_kind: str
+    rows: int
+
+
+@dataclass(frozen=True)
+class ScheduledRun:
+    deployment: str
+    at: datetime
+    note: str | None = None
+
+
+@dataclass
+class Status:
+    running: str | None = None
+    warehouse_busy: bool = False
+    runs: list[RunRow] = field(default_factory=list)
+    held_days: list[HeldDay] = field(default_factory=list)
+    failed_emails: list[FailedEmails] = field(default_factory=list)
+    quarantined: list[Quarantined] = field(default_factory=list)
+    next_runs: list[ScheduledRun] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        return _jsonable(data)  # type: ignore[no-any-return]
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return value
+
+
+def _table_exists(con: Any, schema: str, table: str) -> bool:
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_schema = ? AND table_name = ?",
+            [schema, table],
+        ).fetchall()[0][0]
+    )
+
+
+def _warehouse_figures(settings: Settings, status: Status, runs: int) -> None:
+    status.runs = last_runs(settings, runs)
+    with open_warehouse(settings.warehouse_path, read_only=True) as con:
+        if _table_exists(con, "ops", "day_holds"):
+            status.held_days = [
+                HeldDay(*row)
+                for row in con.execute(
+                    """
+                    SELECT h.business_day, h.reason, h.held_at,
+                           count(l.message_key) FILTER (WHERE l.status = 'held')
+                    FROM ops.day_holds h
+                    LEFT JOIN ops.delivery_ledger l ON l.business_day = h.business_day
+                    WHERE h.decision IS NULL
+                    GROUP BY ALL ORDER BY h.business_day
+                    """
+                ).fetchall()
+            ]
+        if _table_exists(con, "ops", "delivery_ledger"):
+            status.failed_emails = [
+                FailedEmails(*row)
+                for row in con.execute(
+                    """
+                    SELECT business_day, kind, count(*),
+                           arg_max(coalesce(last_reply, status_reason), updated_at),
+                           min(message_key)
+                    FROM ops.delivery_ledger WHERE status = 'failed'
+                    GROUP BY ALL ORDER BY business_day DESC, kind LIMIT 20
+                    """
+                ).fetchall()
+            ]
+        if _table_exists(con, "ops", "quarantine"):
+            status.quarantined = [
+                Quarantined(*row)
+                for row in con.execute(
+                    """
+                    SELECT drop_date, file_kind, count(*) FROM ops.quarantine
+                    GROUP BY ALL ORDER BY drop_date DESC, file_kind LIMIT 20
+                    """
+                ).fetchall()
+            ]
+
+
+def scheduled_runs(
+    prefect_yaml: Path, *, after: datetime | None = None, per_deployment: int = 3
+) -> list[ScheduledRun]:
+    """The next runs of each deployment's schedules in ``prefect.yaml`` (computed here,
+    no Prefect server needed); a daily run falling on a holiday is marked as skipped."""
+    from prefect.server.schemas.schedules import CronSchedule
+
+    if not prefect_yaml.exists():
+        return []
+    config = yaml.safe_load(prefect_yaml.read_text(encoding="utf-8")) or {}
+    upcoming: list[ScheduledRun] = []
+    for deployment in config.get("deployments") or []:
+        for schedule in deployment.get("schedules") or []:
+            if not schedule.get("cron") or schedule.get("active") is False:
+                continue
+            cron = CronSchedule(cron=schedule["cron"], timezone=schedule.get("timezone"))
+            dates = asyncio.run(cron.get_dates(per_deployment, start=after))
+            for when in dates:
+                holiday = holiday_name(when.date())
+                upcoming.append(
+                    ScheduledRun(
+                        deployment=str(deployment.get("name")),
+                        at=datetime.fromisoformat(when.isoformat()),
+                        note=f"holiday ({holiday}): the run skips" if holiday else None,
+                    )
+                )
+    return sorted(upcoming, key=lambda run: run.at)
+
+
+def collect_status(settings: Settings, *, runs: int = 10) -> Status:
+    status = Status()
+    holder = current_holder(settings.run_lock_path)
+    if holder is not None:
+        status.running = holder.describe()
+    if settings.warehouse_path.exists():
+        try:
+            _warehouse_figures(settings, status, runs)
+        except WarehouseBusyError:
+            status.warehouse_busy = True
+    status.next_runs = scheduled_runs(PROJECT_ROOT / "prefect.yaml")
+    return status

@@ -1,0 +1,109 @@
+"""`votum demo` as a new user runs it (a real process, its own SMTP server, real flow
+runs), and what its logs must never contain: client or advisor names and addresses from
+the drops, or the SMTP password."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import LogFilter
+
+from flows.demo.mailserver import list_messages
+
+VOTUM = str(Path(sys.executable).parent / "votum")
+PLANTED_PASSWORD = "Pl4nted-SMTP-secret-7781"
+
+
+def _people(inbox: Path) -> set[str]:
+    """Full names and addresses of every client and advisor of the demo's drops."""
+    found: set[str] = set()
+    for path in inbox.glob("*/clients.csv"):
+        with path.open(encoding="utf-8") as handle:
+            for row in csv.DictReader(handle):
+                found.add(f"{row['first_name']} {row['last_name']}")
+                if "@" in row["email"]:
+                    found.add(row["email"])
+    for path in inbox.glob("*/advisors.csv"):
+        with path.open(encoding="utf-8") as handle:
+            for row in csv.DictReader(handle):
+                found.update({row["name"], row["email"]})
+    return {value for value in found if len(value) > 5}
+
+
+def _server_logs(api_url: str) -> str:
+    os.environ["PREFECT_API_URL"] = api_url
+    lines: list[str] = []
+    with get_client(sync_client=True) as client:
+        offset = 0
+        while page := client.read_logs(log_filter=LogFilter(), limit=200, offset=offset):
+            lines += [log.message for log in page]
+            offset += len(page)
+    return "\n".join(lines)
+
+
+def test_demo_sends_real_mail_and_its_logs_hold_no_personal_data_or_secret(
+    tmp_path: Path, prefect_server: str
+) -> None:
+    home = tmp_path / "home"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VOTUM_", "PREFECT_"))}
+    env.update(
+        {
+            "VOTUM_HOME": str(home),
+            "VOTUM_SMTP_PASSWORD": PLANTED_PASSWORD,
+            "PREFECT_API_URL": prefect_server,
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        }
+    )
+    demo = subprocess.run(
+        [VOTUM, "demo", "--days", "2", "--clients", "150", "--seed", "4"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=600,
+        check=False,
+    )
+    assert demo.returncode == 0, demo.stderr[-3000:]
+
+    kinds = [entry.kind for entry in list_messages(home / "demo" / "mailbox")]
+    assert kinds.count("client_digest") > 0 and kinds.count("advisor_worklist") > 0
+    assert kinds.count("adoption_report") > 0 and kinds.count("adoption_summary") == 1
+    assert list((home / "reports").glob("*/bank/index.html"))
+
+    log_file = home / "logs" / "votum.log"
+    logs = {
+        "votum.log": log_file.read_text(encoding="utf-8"),
+        "stdout": demo.stdout,
+        "stderr": demo.stderr,
+        "Prefect server logs": _server_logs(prefect_server),
+    }
+    logs.update(
+        {f"dbt {p.name}": p.read_text(encoding="utf-8") for p in (home / "dbt").rglob("*.log")}
+    )
+    # The log file is one a data engineer can follow: every stage with counts and time.
+    for stage in ("ingest:", "quality (raw):", "dbt build:", "plan:", "dispatch:"):
+        assert stage in logs["votum.log"], stage
+    people = _people(home / "demo" / "inbox")
+    assert len(people) > 100
+    # The scan looks for the right strings: the emails themselves carry them.
+    mail = "\n".join(
+        p.read_text(encoding="utf-8", errors="replace")
+        for p in (home / "demo" / "mailbox").rglob("*")
+        if p.is_file()
+    )
+    assert sum(value in mail for value in people) > 10
+    for name, text in logs.items():
+        leaked = sorted(value for value in people if value in text)
+        assert not leaked, f"{name} shows personal data: {leaked[:5]}"
+    # The password is nowhere under VOTUM_HOME: not in a log, the warehouse, Prefect's
+    # database, the reports or Data Docs.
+    for path in home.rglob("*"):
+        if path.is_file():
+            assert PLANTED_PASSWORD.encode() not in path.read_bytes(), path
+    for name, text in logs.items():
+        assert PLANTED_PASSWORD not in text, name

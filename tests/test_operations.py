@@ -1,0 +1,154 @@
+"""Operations: the run ledger, the operations alert, refused dates and `votum status`,
+on real flow runs against a real DuckDB file and a real SMTP server."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from flows.errors import MissingColumnError, RunRefusedError
+from flows.parameters import DailyRunParameters
+from flows.pipeline import daily_run
+from flows.settings import get_settings
+from flows.status import collect_status
+from tests.drops import HOLDINGS, SAP, SIEMENS, write_csv, write_drop
+from tests.smtp_server import RecordingSmtpServer
+
+MONDAY, TUESDAY, WEDNESDAY = date(2026, 3, 2), date(2026, 3, 3), date(2026, 3, 4)
+OPS = "ops@bank.example"
+
+
+@pytest.fixture
+def operations(
+    votum_home: Path,
+    mail_to: RecordingSmtpServer,
+    prefect_server: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> RecordingSmtpServer:
+    monkeypatch.setenv("VOTUM_OPS_ALERT_TO", OPS)
+    # Trip the circuit breaker with a single change (default: at least 20 ISINs).
+    monkeypatch.setenv("VOTUM_MIN_CHANGED_ISINS", "1")
+    return mail_to
+
+
+def _ledger(home: Path) -> list[tuple[object, ...]]:
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        return con.execute(
+            "SELECT flow, run_date, outcome, stage, reason, counts FROM ops.run_ledger "
+            "ORDER BY started_at, run_id"
+        ).fetchall()
+
+
+def _alerts(server: RecordingSmtpServer) -> list[str]:
+    return [
+        m.message.get_body(("plain",)).get_content() for m in server.messages if m.rcpt_tos == [OPS]
+    ]
+
+
+def test_runs_are_recorded_held_and_failed_runs_alert_operations_once(
+    operations: RecordingSmtpServer, votum_home: Path, tmp_path: Path
+) -> None:
+    inbox = tmp_path / "inbox"
+    write_drop(
+        inbox,
+        MONDAY,
+        ratings=[
+            [SAP, "SAP SE", "Kaufen", "2026-03-02"],
+            [SIEMENS, "Siemens AG", "Halten", "2026-03-02"],
+        ],
+        holdings=[["C1", SAP, 3, 300]],
+        clients=[["C1", "Anna", "Ahn", "anna@example.com", "de", "A1", "ja"]],
+        advisors=[
+            ["A1", "Petra Schmidt", "petra@bank.example", "Filiale Köln", "boss@bank.example"]
+        ],
+    )
+    write_drop(
+        inbox,
+        TUESDAY,
+        ratings=[[SAP, "SAP SE", "sell", "2026-03-03 07:00"]],
+        holdings=[["C1", SAP, 3, 290]],
+    )
+    # Wednesday's holdings lack a required column: a file fault in ingest.
+    write_csv(
+        inbox / WEDNESDAY.isoformat() / "ratings.csv",
+        ["isin", "security_name", "rating", "rated_at"],
+        [],
+    )
+    write_csv(
+        inbox / WEDNESDAY.isoformat() / "holdings.csv",
+        [c for c in HOLDINGS if c != "quantity"],
+        [["C1", SAP, 290, "2026-03-04"]],
+    )
+
+    monday = daily_run(DailyRunParameters(run_date=MONDAY, inbox=inbox))
+    assert monday is not None and monday.held_reason is None
+    tuesday = daily_run(DailyRunParameters(run_date=TUESDAY, inbox=inbox))
+    assert tuesday is not None and tuesday.held_reason and tuesday.emails_sent == 0
+    with pytest.raises(MissingColumnError):
+        daily_run(DailyRunParameters(run_date=WEDNESDAY, inbox=inbox))
+
+    rows = _ledger(votum_home)
+    assert [(r[0], r[1], r[2], r[3]) for r in rows] == [
+        ("daily-run", MONDAY, "succeeded", "summary"),
+        ("daily-run", TUESDAY, "held", "plan"),
+        ("daily-run", WEDNESDAY, "failed", "ingest"),
+    ]
+    counts = [json.loads(str(r[5])) for r in rows]
+    assert counts[0]["rows_loaded_holdings"] == 1 and counts[0]["emails_sent"] == 0
+    assert counts[1]["rating_changes"] == 1 and counts[1]["emails_held"] == 2
+    assert "circuit breaker" in str(rows[1][4])
+    assert "holdings.csv: required column 'quantity' missing" in str(rows[2][4])
+
+    # Only the held and the failed run alerted, once each, naming stage and reason.
+    alerts = _alerts(operations)
+    assert len(alerts) == 2
+    assert "daily-run 2026-03-03 ended held at stage plan" in alerts[0]
+    assert "votum release 2026-03-03" in alerts[0]
+    assert "daily-run 2026-03-04 ended failed at stage ingest" in alerts[1]
+    assert "holdings.csv: required column 'quantity' missing" in alerts[1]
+    subjects = [str(m.message["Subject"]) for m in operations.messages if m.rcpt_tos == [OPS]]
+    assert subjects == [
+        "[votum] daily-run 2026-03-03: HELD at stage plan",
+        "[votum] daily-run 2026-03-04: FAILED at stage ingest",
+    ]
+    # Nothing of the held day reached the client or the advisor.
+    assert [m.rcpt_tos for m in operations.messages if m.rcpt_tos != [OPS]] == []
+
+    status = collect_status(get_settings())
+    assert [r.outcome for r in status.runs] == ["failed", "held", "succeeded"]
+    assert [(d.business_day, d.emails_held) for d in status.held_days] == [(TUESDAY, 2)]
+    assert status.running is None and {r.deployment for r in status.next_runs} == {
+        "votum-daily-run",
+        "votum-weekly-report",
+    }
+    as_json = json.dumps(status.as_json())
+    assert "anna@example.com" not in as_json and "Anna" not in as_json
+
+
+def test_an_older_day_is_refused_unless_backfilled_and_a_weekend_unless_forced(
+    operations: RecordingSmtpServer, votum_home: Path, tmp_path: Path
+) -> None:
+    inbox = tmp_path / "inbox"
+    for day, rating in ((MONDAY, "Kaufen"), (TUESDAY, "Kaufen")):
+        write_drop(
+            inbox,
+            day,
+            ratings=[[SAP, "SAP SE", rating, "2026-03-02"]],
+            holdings=[["C1", SAP, 3, 300]],
+            clients=[["C1", "Anna", "Ahn", "anna@example.com", "de", "A1", "ja"]],
+            advisors=[["A1", "Petra Schmidt", "petra@bank.example", "Köln", "boss@bank.example"]],
+        )
+    daily_run(DailyRunParameters(run_date=TUESDAY, inbox=inbox))
+    with pytest.raises(RunRefusedError, match="before the last processed day 2026-03-03"):
+        daily_run(DailyRunParameters(run_date=MONDAY, inbox=inbox))
+    backfilled = daily_run(DailyRunParameters(run_date=MONDAY, inbox=inbox, backfill=True))
+    assert backfilled is not None and backfilled.backfill
+    with pytest.raises(RunRefusedError, match="2026-03-07 is a Saturday"):
+        daily_run(DailyRunParameters(run_date=date(2026, 3, 7), inbox=inbox))
+    # Refusals are told to the person who asked; they are not runs and alert nobody.
+    assert [r[2] for r in _ledger(votum_home)] == ["succeeded", "succeeded"]
+    assert _alerts(operations) == []

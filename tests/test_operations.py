@@ -49,7 +49,7 @@ def _alerts(server: RecordingSmtpServer) -> list[str]:
     ]
 
 
-def test_runs_are_recorded_held_and_failed_runs_alert_operations_once(
+def test_runs_are_recorded_held_and_failed_runs_alert_operations_and_old_days_are_refused(
     operations: RecordingSmtpServer, votum_home: Path, tmp_path: Path
 ) -> None:
     inbox = tmp_path / "inbox"
@@ -128,27 +128,13 @@ def test_runs_are_recorded_held_and_failed_runs_alert_operations_once(
     as_json = json.dumps(status.as_json())
     assert "anna@example.com" not in as_json and "Anna" not in as_json
 
-
-def test_an_older_day_is_refused_unless_backfilled_and_a_weekend_unless_forced(
-    operations: RecordingSmtpServer, votum_home: Path, tmp_path: Path
-) -> None:
-    inbox = tmp_path / "inbox"
-    for day, rating in ((MONDAY, "Kaufen"), (TUESDAY, "Kaufen")):
-        write_drop(
-            inbox,
-            day,
-            ratings=[[SAP, "SAP SE", rating, "2026-03-02"]],
-            holdings=[["C1", SAP, 3, 300]],
-            clients=[["C1", "Anna", "Ahn", "anna@example.com", "de", "A1", "ja"]],
-            advisors=[["A1", "Petra Schmidt", "petra@bank.example", "Köln", "boss@bank.example"]],
-        )
-    daily_run(DailyRunParameters(run_date=TUESDAY, inbox=inbox))
+    # An older day is refused unless backfilled, a weekend unless forced. Refusals are
+    # told to the person who asked: they are not runs and alert nobody.
     with pytest.raises(RunRefusedError, match="before the last processed day 2026-03-03"):
         daily_run(DailyRunParameters(run_date=MONDAY, inbox=inbox))
-    backfilled = daily_run(DailyRunParameters(run_date=MONDAY, inbox=inbox, backfill=True))
-    assert backfilled is not None and backfilled.backfill
     with pytest.raises(RunRefusedError, match="2026-03-07 is a Saturday"):
         daily_run(DailyRunParameters(run_date=date(2026, 3, 7), inbox=inbox))
-    # Refusals are told to the person who asked; they are not runs and alert nobody.
-    assert [r[2] for r in _ledger(votum_home)] == ["succeeded", "succeeded"]
-    assert _alerts(operations) == []
+    backfilled = daily_run(DailyRunParameters(run_date=MONDAY, inbox=inbox, backfill=True))
+    assert backfilled is not None and backfilled.backfill and backfilled.emails_sent == 0
+    assert [r[2] for r in _ledger(votum_home)] == ["succeeded", "held", "failed", "succeeded"]
+    assert len(_alerts(operations)) == 2

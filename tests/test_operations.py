@@ -4,11 +4,16 @@ on real flow runs against a real DuckDB file and a real SMTP server."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
 from flows.errors import MissingColumnError, RunRefusedError
 from flows.parameters import DailyRunParameters
@@ -20,6 +25,7 @@ from tests.smtp_server import RecordingSmtpServer
 
 MONDAY, TUESDAY, WEDNESDAY = date(2026, 3, 2), date(2026, 3, 3), date(2026, 3, 4)
 OPS = "ops@bank.example"
+VOTUM = str(Path(sys.executable).parent / "votum")
 
 
 @pytest.fixture
@@ -138,3 +144,32 @@ def test_runs_are_recorded_held_and_failed_runs_alert_operations_and_old_days_ar
     assert backfilled is not None and backfilled.backfill and backfilled.emails_sent == 0
     assert [r[2] for r in _ledger(votum_home)] == ["succeeded", "held", "failed", "succeeded"]
     assert len(_alerts(operations)) == 2
+
+    # Each run left its summary as a Prefect artifact, the latest under the flow's key.
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["votum-daily-run"]))
+        )
+    markdown = [str(a.data) for a in artifacts]
+    assert any("daily-run 2026-03-03: held" in m and "- stage: plan" in m for m in markdown)
+    assert any("2026-03-04: failed" in m and "'quantity' missing" in m for m in markdown)
+
+    # `votum status` as a user runs it: a table, and the same as JSON.
+    env = {**os.environ, "VOTUM_HOME": str(votum_home), "COLUMNS": "200"}
+    table = subprocess.run(
+        [VOTUM, "status"], capture_output=True, text=True, env=env, timeout=60, check=True
+    ).stdout
+    assert "Held days" in table and "2026-03-03" in table and "circuit breaker" in table
+    assert "Next scheduled runs" in table and "votum-daily-run" in table
+    data = json.loads(
+        subprocess.run(
+            [VOTUM, "status", "--json"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=True,
+        ).stdout
+    )
+    assert [run["outcome"] for run in data["runs"]] == ["succeeded", "failed", "held", "succeeded"]
+    assert data["runs"][1]["stage"] == "ingest" and data["held_days"][0]["emails_held"] == 2

@@ -69,6 +69,9 @@ def test_demo_sends_real_mail_and_its_logs_hold_no_personal_data_or_secret(
         check=False,
     )
     assert demo.returncode == 0, demo.stderr[-3000:]
+    # Not a terminal: no progress bars in the output.
+    for bar in ("ingest files", "dispatch emails"):
+        assert bar not in demo.stdout + demo.stderr
 
     kinds = [entry.kind for entry in list_messages(home / "demo" / "mailbox")]
     assert kinds.count("client_digest") > 0 and kinds.count("advisor_worklist") > 0

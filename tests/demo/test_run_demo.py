@@ -59,15 +59,19 @@ def test_demo_sends_real_mail_and_its_logs_hold_no_personal_data_or_secret(
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         }
     )
-    demo = subprocess.run(
-        [VOTUM, "demo", "--days", "2", "--clients", "150", "--seed", "4"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=600,
-        check=False,
-    )
+
+    def run_demo() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [VOTUM, "demo", "--days", "2", "--clients", "150", "--seed", "4"],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=600,
+            check=False,
+        )
+
+    demo = run_demo()
     assert demo.returncode == 0, demo.stderr[-3000:]
     # Not a terminal: no progress bars in the output.
     for bar in ("ingest files", "dispatch emails"):
@@ -77,12 +81,17 @@ def test_demo_sends_real_mail_and_its_logs_hold_no_personal_data_or_secret(
     assert kinds.count("client_digest") > 0 and kinds.count("advisor_worklist") > 0
     assert kinds.count("adoption_report") > 0 and kinds.count("adoption_summary") == 1
     assert list((home / "reports").glob("*/bank/index.html"))
+    # The demo again over its own warehouse replays its days and sends nothing twice.
+    again = run_demo()
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "replaying, nothing is sent twice" in again.stdout
+    assert len(list_messages(home / "demo" / "mailbox")) == len(kinds)
 
     log_file = home / "logs" / "votum.log"
     logs = {
         "votum.log": log_file.read_text(encoding="utf-8"),
-        "stdout": demo.stdout,
-        "stderr": demo.stderr,
+        "stdout": demo.stdout + again.stdout,
+        "stderr": demo.stderr + again.stderr,
         "Prefect server logs": _server_logs(prefect_server),
     }
     logs.update(

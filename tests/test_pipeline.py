@@ -153,6 +153,8 @@ def test_daily_runs_over_generated_days_match_the_rules(
     assert len(worklists) == sum(s.worklists_sent for s in summaries) > 0
 
 
+# Slow and covered in `make test` by the rerun tests of transform, dispatch and the demo.
+@pytest.mark.slow
 @pytest.mark.usefixtures("prefect_server")
 def test_a_day_run_twice_gives_the_same_marts_and_sends_nothing_again(
     votum_home: Path, tmp_path: Path, mail_to: RecordingSmtpServer

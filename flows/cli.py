@@ -405,7 +405,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-WRITES_THE_WAREHOUSE = frozenset({"run", "dispatch", "report", "release", "discard", "demo"})
+# Commands that open the warehouse take the run lock: a second writer, or even a reader
+# in another process, would make DuckDB refuse a running run its next open.
+USES_THE_WAREHOUSE = frozenset(
+    {"run", "dispatch", "report", "release", "discard", "demo", "preview"}
+)
 
 
 def _purpose(args: argparse.Namespace) -> str:
@@ -419,7 +423,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = get_settings()
         settings.apply_runtime_environment()
-        if args.command not in WRITES_THE_WAREHOUSE:
+        if args.command not in USES_THE_WAREHOUSE:
             code: int = args.handler(args, settings)
             return code
         # Taken here, before Prefect starts, so that a second run is told at once; the

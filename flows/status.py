@@ -1,8 +1,10 @@
 """What ``votum status`` shows: the run in progress, the last runs, held days waiting for
 a person, failed emails, quarantined rows and the next scheduled runs.
 
-Read-only. While a run holds the warehouse, DuckDB lets no other process open it, so the
-status then says who is running since when and leaves the figures for later. Client
+Read-only, and only when no run holds the lock: DuckDB lets a file be opened for writing
+by one process only while no other has it open, so a look at the figures during a run
+could make the run fail. The status then says who is running since when and leaves the
+figures for later. Client
 personal data is never shown: failed emails are named by their ledger key (kind, day,
 client or advisor id), never by address.
 """
@@ -166,8 +168,11 @@ def collect_status(settings: Settings, *, runs: int = 10) -> Status:
     status = Status()
     holder = current_holder(settings.run_lock_path)
     if holder is not None:
+        # Not even a read-only look: DuckDB would refuse the running process its next
+        # read-write open while this one has the file open.
         status.running = holder.describe()
-    if settings.warehouse_path.exists():
+        status.warehouse_busy = True
+    elif settings.warehouse_path.exists():
         try:
             _warehouse_figures(settings, status, runs)
         except WarehouseBusyError:

@@ -14,6 +14,8 @@ import pytest
 
 from flows.errors import RunInProgressError
 from flows.run_lock import current_holder, read_holder, run_lock
+from flows.settings import get_settings
+from flows.status import collect_status
 
 VOTUM = str(Path(sys.executable).parent / "votum")
 
@@ -37,13 +39,18 @@ def _holder_process(lock: Path) -> subprocess.Popen[str]:
 
 
 def test_a_second_run_fails_at_once_naming_the_holder_and_a_killed_holder_is_recovered(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lock = tmp_path / "home" / "run.lock"
     holder = _holder_process(lock)
+    monkeypatch.setenv("VOTUM_HOME", str(lock.parent))
+    (lock.parent / "warehouse.duckdb").write_bytes(b"")  # status must not even open it
     try:
         live = current_holder(lock)
         assert live is not None and live.pid == holder.pid
+        status = collect_status(get_settings())
+        assert status.warehouse_busy and status.runs == []
+        assert status.running is not None and f"process {holder.pid}" in status.running
         started = time.monotonic()
         with pytest.raises(RunInProgressError) as refused, run_lock(lock, "second"):
             pytest.fail("the lock must not be granted twice")

@@ -21,7 +21,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.day_summary import DaySummary, format_summary, summarize_day
-from flows.errors import RunRefusedError, VotumError
+from flows.errors import ConfigurationError, RunRefusedError, VotumError
 from flows.ingest.drop_files import DROP_FILES
 from flows.ingest.loader import DropLoad, drop_dir_for, load_drop
 from flows.logs import attach_log_file
@@ -210,6 +210,19 @@ def _one_run(flow_name: str, purpose: str, **where: Any) -> Iterator[RunRecord]:
         yield record
 
 
+def _require_embedded_warehouse(target: str) -> None:
+    """Ingest, the quality gates, the ledgers and dispatch work on the DuckDB warehouse
+    only so far; a run with another dbt target would build marts that planning never
+    reads. PostgreSQL mirrors the marts through ``python -m flows.engines.postgres``."""
+    if target != "duckdb":
+        raise ConfigurationError(
+            f"VOTUM_DBT_TARGET={target}: the daily run and the weekly report run on the "
+            "embedded DuckDB warehouse only so far. Leave VOTUM_DBT_TARGET at duckdb and "
+            "build the marts on PostgreSQL with `python -m flows.engines.postgres --date D` "
+            "(README, 'Running the dbt models on PostgreSQL')."
+        )
+
+
 def _refuse_or_skip(run: DailyRunParameters, run_date: date) -> DateDecision:
     settings = get_settings()
     last = None
@@ -235,6 +248,7 @@ def daily_run(run: DailyRunParameters = DEFAULT_DAILY) -> DaySummary | None:
     Returns None when a scheduled run finds no business day to run."""
     logger = get_run_logger()
     settings = get_settings()
+    _require_embedded_warehouse(settings.dbt_target)
     run_date = run.resolved_date()
     inbox = run.inbox or settings.inbox_dir
     with run_lock(settings.run_lock_path, f"votum daily run {run_date}"):
@@ -485,6 +499,7 @@ def weekly_report(report: WeeklyReportParameters = DEFAULT_WEEKLY) -> ReportSumm
     """The adoption report of an ISO week (default: the last complete one): files under
     ``VOTUM_HOME/reports/<week>/``, one email per branch manager, the bank summary."""
     logger = get_run_logger()
+    _require_embedded_warehouse(get_settings().dbt_target)
     today = report.today or today_in_berlin()
     monday = parse_week(report.week)[1] if report.week else last_complete_week(today)
     label = week_label(monday)

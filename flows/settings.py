@@ -75,6 +75,17 @@ class Settings(BaseSettings):
     dbt_target: str = "duckdb"
     dbt_project_dir: Path = PROJECT_ROOT / "dbt_project"
     dbt_threads: int = Field(default=2, ge=1, le=64)
+    # The PostgreSQL warehouse of VOTUM_DBT_TARGET=postgres (flows/engines/postgres.py).
+    # dbt reads them from DBT_VOTUM_PG_* variables that flows/transform.py sets (the
+    # password from DBT_ENV_SECRET_VOTUM_PG_PASSWORD, which dbt scrubs from its logs).
+    pg_host: str = "localhost"
+    pg_port: int = Field(default=5432, ge=1, le=65535)
+    pg_database: str = "votum"
+    pg_user: str = "votum"
+    pg_password: SecretStr | None = None
+    pg_schema: str = Field(
+        default="public", description="Schema of the public marts on PostgreSQL."
+    )
 
     max_quarantine_share: float = Field(
         default=0.05,

@@ -55,12 +55,29 @@ class DbtResult:
 
 
 def dbt_environment(settings: Settings) -> dict[str, str]:
-    """The variables ``profiles.yml`` reads."""
-    return {
+    """The variables ``profiles.yml`` reads.
+
+    For the PostgreSQL target, the connection settings too; the password goes into a
+    ``DBT_ENV_SECRET_`` variable, whose value dbt scrubs from every log line and error.
+    """
+    environment = {
         "DBT_VOTUM_DUCKDB_PATH": str(settings.warehouse_path),
         "DBT_VOTUM_THREADS": str(settings.dbt_threads),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
+    if settings.dbt_target == "postgres":
+        password = settings.pg_password
+        environment |= {
+            "DBT_VOTUM_PG_HOST": settings.pg_host,
+            "DBT_VOTUM_PG_PORT": str(settings.pg_port),
+            "DBT_VOTUM_PG_DATABASE": settings.pg_database,
+            "DBT_VOTUM_PG_USER": settings.pg_user,
+            "DBT_VOTUM_PG_SCHEMA": settings.pg_schema,
+            "DBT_ENV_SECRET_VOTUM_PG_PASSWORD": (
+                password.get_secret_value() if password is not None else ""
+            ),
+        }
+    return environment
 
 
 def _release_duckdb() -> None:

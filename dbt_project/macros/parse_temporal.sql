@@ -15,6 +15,70 @@
     )
 {%- endmacro %}
 
+{#
+    PostgreSQL has no try_cast: a cast of unreadable text fails the whole query, and
+    its own parser reads more than DuckDB does ('today', 'Jan 5 2026'). So the text is
+    matched against the shapes DuckDB reads, and its fields are range-checked (month,
+    day of that month, 24:00:00 at most, no leap second) before the timestamp is built
+    from them; the CASE guarantees nothing is built from fields that failed a check.
+    As on DuckDB: a date alone is midnight, '/' may separate an ISO date, fractions of
+    a second are cut to microseconds, and a trailing Z, UTC or numeric offset is
+    ignored (not converted). Time-zone names and years beyond 9999 are null here; the
+    quality gate quarantines the latter as implausible anyway.
+#}
+{% macro postgres__parse_timestamp(expression) -%}
+    (
+        select
+            case
+                when parts.year_number is null then null
+                when parts.year_number < 1 or parts.month_number not between 1 and 12 then null
+                when
+                    parts.day_number < 1
+                    or parts.day_number > extract(
+                        day from make_date(parts.year_number, parts.month_number, 1)
+                        + interval '1 month' - interval '1 day'
+                    )
+                    then null
+                when parts.minute_number > 59 or parts.second_number > 59 then null
+                when parts.hour_number > parts.last_hour then null
+                when parts.hour_number = 24 and parts.minute_number + parts.second_number + parts.fraction > 0
+                    then null
+                else
+                    make_date(parts.year_number, parts.month_number, parts.day_number)
+                    + make_interval(
+                        hours => parts.hour_number,
+                        mins => parts.minute_number,
+                        secs => parts.second_number + parts.fraction
+                    )
+            end
+        from (
+            select
+                cast(coalesce(matched.iso[1], matched.german[3]) as integer) as year_number,
+                cast(coalesce(matched.iso[3], matched.german[2]) as integer) as month_number,
+                cast(coalesce(matched.iso[4], matched.german[1]) as integer) as day_number,
+                cast(coalesce(matched.iso[5], matched.german[4], '0') as integer) as hour_number,
+                cast(coalesce(matched.iso[6], matched.german[5], '0') as integer) as minute_number,
+                cast(coalesce(matched.iso[7], matched.german[6], '0') as integer) as second_number,
+                cast('0.' || coalesce(left(matched.iso[8], 6), '') || '0' as double precision) as fraction,
+                -- ISO reads 24:00:00 as the next midnight; the German formats stop at 23.
+                case when matched.iso is null then 23 else 24 end as last_hour
+            from (
+                select
+                    regexp_match(
+                        trim({{ expression }}),
+                        '^(\d{4})([-/])(\d{1,2})\2(\d{1,2})'
+                        '(?:(?:T *| +)(\d{1,2}):(\d{1,2})(?::(\d{1,2})(?:\.(\d*))?)?)?'
+                        '\s*(?:Z|UTC|[+-]\d{2}(?::?\d{2}){0,2})?$'
+                    ) as iso,
+                    regexp_match(
+                        trim({{ expression }}),
+                        '^(\d{1,2})\.(\d{1,2})\.(\d{4})(?: +(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?)?$'
+                    ) as german
+            ) as matched
+        ) as parts
+    )
+{%- endmacro %}
+
 {% macro parse_date(expression) -%}
     cast({{ parse_timestamp(expression) }} as date)
 {%- endmacro %}

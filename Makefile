@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 CONSTRAINTS := requirements/constraints.txt
 
-.PHONY: install demo test test-all lint format bench clean lock
+.PHONY: install demo test test-engines test-all lint format bench clean lock
 
 install: $(STAMP)
 
@@ -20,9 +20,13 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 demo: install
 	$(BIN)/votum demo
 
-## make test: the representative test suite (scale tests are marked slow)
+## make test: the representative test suite on DuckDB (scale tests are marked slow)
 test: install
-	$(BIN)/python -m pytest -m "not slow" -q
+	$(BIN)/python -m pytest -m "not slow and not postgres" -q
+
+## make test-engines: the same dbt project on a real PostgreSQL server (about a minute)
+test-engines: install
+	$(BIN)/python -m pytest -m "postgres" -q
 
 ## make test-all: everything, scale tests included
 test-all: install

@@ -22,7 +22,7 @@ demo: install
 
 ## make test: the representative test suite on DuckDB (scale tests are marked slow)
 test: install
-	$(BIN)/python -m pytest -m "not slow and not postgres" -q
+	$(BIN)/python -m pytest -m "not slow and not postgres" -q -n auto --maxprocesses 4 --dist loadfile
 
 ## make test-engines: the same dbt project on a real PostgreSQL server (about a minute)
 test-engines: install

@@ -69,6 +69,15 @@ alert_securities as (
 
 ),
 
+-- The window's length as a column: a scalar subquery inside the join condition made
+-- DuckDB join the calendar by nested loop (4.2 s instead of 0.5 s for 190,000 alerts).
+sla as (
+
+    select max(sla_business_days) as sla_business_days
+    from run_context
+
+),
+
 -- The SLA runs to the end of the N-th business day after the run date (N from
 -- VOTUM_SLA_BUSINESS_DAYS): Tuesday + 2 is Thursday; weekends and nationwide holidays
 -- do not count.
@@ -78,12 +87,13 @@ deadlines as (
         alerts.*,
         deadline_day.calendar_date as sla_deadline
     from alerts
+    cross join sla
     inner join calendar as run_day
         on alerts.business_day = run_day.calendar_date
     inner join calendar as deadline_day
         on
             deadline_day.business_day_index
-            = run_day.business_day_index + (select max(sla_business_days) from run_context)
+            = run_day.business_day_index + sla.sla_business_days
             and deadline_day.is_business_day
 
 ),

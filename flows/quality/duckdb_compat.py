@@ -25,6 +25,14 @@ from typing import Any
 _INSTALLED = False
 
 
+class _DialectName(str):
+    """A dialect name as GE's enum members look to the code that reads them."""
+
+    @property
+    def value(self) -> str:
+        return str(self)
+
+
 def install() -> None:
     """Apply the fix once per process (idempotent)."""
     global _INSTALLED
@@ -51,10 +59,11 @@ def install() -> None:
 
     engine._dialect_requires_persisted_connection = _requires_persisted_connection
     # get_connection() tests `dialect_name in _PERSISTED_CONNECTION_DIALECTS`; GE's enum
-    # compares equal to its own name as a string, so a plain "duckdb" fits in the tuple.
+    # compares equal to its own name as a string, and GE's own check of other URLs reads
+    # each member's `.value`: a string that has one fits in the tuple for both.
     engine._PERSISTED_CONNECTION_DIALECTS = (  # type: ignore[assignment]
         *engine._PERSISTED_CONNECTION_DIALECTS,
-        "duckdb",
+        _DialectName("duckdb"),
     )
 
     original_init = engine.SqlAlchemyExecutionEngine.__init__

@@ -26,6 +26,7 @@ from flows.errors import DropError, VotumError
 from flows.ingest.drop_files import DROP_FILES_BY_NAME
 from flows.ingest.loader import DropLoad, inspect_drop, typed_rows_sql, unload_drop
 from flows.quality.gx_project import (
+    EXPECTATIONS_DIR,
     MART_CHECKPOINT,
     RAW_CHECKPOINT,
     data_docs_index,
@@ -86,9 +87,11 @@ def _error_message(info: Any) -> str | None:
     return None
 
 
-def run_checkpoint(settings: Settings, name: str) -> list[RuleOutcome]:
+def run_checkpoint(
+    settings: Settings, name: str, project_dir: Path = EXPECTATIONS_DIR
+) -> list[RuleOutcome]:
     """Run a checkpoint and read back, per rule, how many rows broke it."""
-    context = open_context(settings)
+    context = open_context(settings, project_dir)
     try:
         result = context.checkpoints.get(name).run()
     finally:
@@ -115,6 +118,12 @@ def run_checkpoint(settings: Settings, name: str) -> list[RuleOutcome]:
                     bool(item.success),
                 )
             )
+    if problems:
+        # A rule that could not run says nothing about the data: stop, never pass it.
+        raise QualityError(
+            f"{len(problems)} quality rule(s) of checkpoint {name} could not run: "
+            + "; ".join(problems[:5])
+        )
     return outcomes
 
 

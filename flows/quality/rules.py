@@ -393,8 +393,10 @@ MART_RULES: tuple[Rule, ...] = (
         "eligible_but_opted_out_or_invalid",
         "a row marked eligible for a client who opted out or has no valid email",
         "hold",
+        # With a JOIN, GE puts the batch in as "(query)" with no alias of its own
+        # (PostgreSQL requires one for a derived table): the alias is ours.
         query=(
-            "SELECT b.client_id, b.change_id FROM (SELECT * FROM {batch}) AS b "
+            "SELECT b.client_id, b.change_id FROM {batch} AS b "
             "LEFT JOIN main.dim_clients AS c ON b.client_id = c.client_id "
             "WHERE b.notify_eligible AND (c.client_id IS NULL OR NOT c.notify_opt_in "
             "OR NOT c.has_valid_email)"

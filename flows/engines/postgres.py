@@ -23,6 +23,7 @@ import argparse
 import json
 import logging
 import re
+import shutil
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -38,6 +39,14 @@ import yaml  # type: ignore[import-untyped]
 from psycopg2 import sql
 
 from flows.errors import ConfigurationError, VotumError, WarehouseError
+from flows.quality.gates import RuleOutcome, run_checkpoint
+from flows.quality.gx_project import (
+    EXPECTATIONS_DIR,
+    MART_CHECKPOINT,
+    build_project,
+    open_context,
+    release_engine,
+)
 from flows.settings import Settings, get_settings
 from flows.transform import DAILY_BUILD_EXCLUDES, DbtResult, invoke_dbt
 from flows.warehouse import open_warehouse
@@ -314,6 +323,23 @@ def build_marts_on_postgres(
     if full_refresh:
         args.append("--full-refresh")
     return invoke_dbt(pg_settings, args)
+
+
+def check_marts_on_postgres(settings: Settings) -> list[RuleOutcome]:
+    """The mart suites of the committed Great Expectations project, validated inside
+    PostgreSQL (GE's SQL data source with psycopg2): a copy of the project under
+    ``VOTUM_HOME/quality/gx_postgres`` whose data source is the PostgreSQL warehouse and
+    whose queries name the schema of the marts there. The same rules, counted in SQL
+    on the server; no table is read into Python."""
+    pg_settings = on_postgres(settings)
+    project = pg_settings.home_dir / "quality" / "gx_postgres"
+    shutil.copytree(EXPECTATIONS_DIR / "gx", project / "gx", dirs_exist_ok=True)
+    context = open_context(pg_settings, project)
+    try:
+        build_project(context, marts_schema=pg_settings.pg_schema)
+    finally:
+        release_engine(context)
+    return run_checkpoint(pg_settings, MART_CHECKPOINT, project_dir=project)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

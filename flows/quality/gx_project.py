@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from flows.ingest.drop_files import DROP_FILES
 from flows.quality.duckdb_compat import install as install_duckdb_compat
@@ -39,10 +40,25 @@ _CURRENT_DAY = "(SELECT max(run_date) FROM raw.run_context)"
 def configure_environment(settings: Settings) -> None:
     """The ``${VOTUM_GX_*}`` variables of ``great_expectations.yml``."""
     quality = settings.home_dir / "quality"
-    os.environ["VOTUM_GX_WAREHOUSE_URL"] = f"duckdb:///{settings.warehouse_path}"
+    os.environ["VOTUM_GX_WAREHOUSE_URL"] = warehouse_url(settings)
     os.environ["VOTUM_GX_RESULTS_DIR"] = str(quality / "validations")
     os.environ["VOTUM_GX_DOCS_DIR"] = str(quality / "data_docs")
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+
+def warehouse_url(settings: Settings) -> str:
+    """SQLAlchemy's URL of the warehouse GE validates in. Only in the environment (the
+    project files say ``${VOTUM_GX_WAREHOUSE_URL}``): the PostgreSQL password is never
+    written to a file."""
+    if settings.dbt_target == "postgres":
+        password = settings.pg_password.get_secret_value() if settings.pg_password else ""
+        user = quote(settings.pg_user, safe="")
+        login = f"{user}:{quote(password, safe='')}" if password else user
+        return (
+            f"postgresql+psycopg2://{login}@{settings.pg_host}:{settings.pg_port}/"
+            f"{quote(settings.pg_database, safe='')}"
+        )
+    return f"duckdb:///{settings.warehouse_path}"
 
 
 def data_docs_index(settings: Settings) -> Path:
@@ -59,30 +75,38 @@ def open_context(settings: Settings, project_dir: Path = EXPECTATIONS_DIR) -> An
     return gx.get_context(mode="file", project_root_dir=str(project_dir))
 
 
-def _asset_queries() -> dict[str, str]:
+def _in_schema(sql: str, marts_schema: str) -> str:
+    """The rules name DuckDB's schema of the marts, ``main``; on PostgreSQL the marts
+    live in ``VOTUM_PG_SCHEMA``."""
+    return sql if marts_schema == "main" else sql.replace("main.", f"{marts_schema}.")
+
+
+def _asset_queries(marts_schema: str = "main") -> dict[str, str]:
     queries = {
         raw_suite(f.name): f"SELECT * FROM {f.table} WHERE _drop_date = {_CURRENT_DAY}"
         for f in DROP_FILES
     }
-    queries[MART_SUITE] = (
-        f"SELECT * FROM main.fct_client_rating_changes WHERE business_day = {_CURRENT_DAY}"
+    queries[MART_SUITE] = _in_schema(
+        f"SELECT * FROM main.fct_client_rating_changes WHERE business_day = {_CURRENT_DAY}",
+        marts_schema,
     )
     return queries
 
 
-def _expectation(rule: Rule) -> Any:
+def _expectation(rule: Rule, marts_schema: str = "main") -> Any:
     from flows.quality.expectations import ExpectNoRowsToBreakRule
 
     return ExpectNoRowsToBreakRule(
-        unexpected_rows_query=rule.unexpected_rows_query,
+        unexpected_rows_query=_in_schema(rule.unexpected_rows_query, marts_schema),
         description=f"{rule.description} [{rule.action}]",
         meta={"votum_rule": rule.name, "action": rule.action},
     )
 
 
-def build_project(context: Any) -> None:
+def build_project(context: Any, marts_schema: str = "main") -> None:
     """Create or update every data source, asset, suite, validation definition and
-    checkpoint from the rules (idempotent)."""
+    checkpoint from the rules (idempotent). ``marts_schema``: where the marts are (a
+    PostgreSQL copy of the project, :mod:`flows.engines.postgres`)."""
     import great_expectations as gx
 
     datasource = context.data_sources.add_or_update_sql(
@@ -93,7 +117,7 @@ def build_project(context: Any) -> None:
     for rule in (*RAW_RULES, *MART_RULES):
         rules_by_suite.setdefault(rule.suite, []).append(rule)
     existing = {a.name: a for a in datasource.assets}
-    for suite_name, query in _asset_queries().items():
+    for suite_name, query in _asset_queries(marts_schema).items():
         asset = existing.get(suite_name)
         if asset is not None and " ".join(asset.query.split()) != " ".join(query.split()):
             datasource.delete_asset(suite_name)
@@ -104,7 +128,8 @@ def build_project(context: Any) -> None:
         else:
             batch = asset.get_batch_definition(BATCH)
         suite = gx.ExpectationSuite(
-            name=suite_name, expectations=[_expectation(r) for r in rules_by_suite[suite_name]]
+            name=suite_name,
+            expectations=[_expectation(r, marts_schema) for r in rules_by_suite[suite_name]],
         )
         suite = context.suites.add_or_update(suite)
         definition = context.validation_definitions.add_or_update(

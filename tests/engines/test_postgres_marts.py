@@ -24,12 +24,15 @@ import pytest
 from flows.demo.generate import generate_drops
 from flows.engines.postgres import (
     build_marts_on_postgres,
+    check_marts_on_postgres,
     copy_raw_layer,
     on_postgres,
     postgres_type,
     source_tables,
 )
 from flows.errors import WarehouseError
+from flows.quality.gates import run_checkpoint
+from flows.quality.gx_project import MART_CHECKPOINT
 from flows.settings import Settings, get_settings
 from flows.transform import invoke_dbt
 from flows.warehouse import open_warehouse
@@ -243,3 +246,38 @@ def test_settings_select_the_postgres_target(built: Built) -> None:
     assert built.postgres.dbt_target == "postgres"
     assert on_postgres(built.duckdb).dbt_target == "postgres"
     assert built.duckdb.dbt_target == "duckdb"
+
+
+def test_mart_quality_suites_run_inside_postgres_and_catch_a_planted_fault(built: Built) -> None:
+    """The same mart suites through Great Expectations' SQL data source on PostgreSQL:
+    the counts equal DuckDB's, and a duplicate change-by-client row planted there is
+    found (then taken out again, for the other tests of this module)."""
+    on_duckdb = {(o.rule, o.unexpected) for o in run_checkpoint(built.duckdb, MART_CHECKPOINT)}
+    on_pg = check_marts_on_postgres(built.postgres)
+    assert len(on_pg) >= 4 and {(o.rule, o.unexpected) for o in on_pg} == on_duckdb
+    assert all(o.passed for o in on_pg)
+
+    table = f"{built.postgres.pg_schema}.fct_client_rating_changes"
+    with closing(built.server.connect()) as connection, connection.cursor() as cursor:
+        connection.autocommit = True
+        cursor.execute(
+            f"INSERT INTO {table} SELECT * FROM {table} "
+            "WHERE business_day = (SELECT max(run_date) FROM raw.run_context) LIMIT 1"
+        )
+        assert cursor.rowcount == 1
+    try:
+        planted = {o.rule: o for o in check_marts_on_postgres(built.postgres)}
+    finally:
+        with closing(built.server.connect()) as connection, connection.cursor() as cursor:
+            connection.autocommit = True
+            cursor.execute(
+                f"DELETE FROM {table} WHERE ctid IN (SELECT max(ctid) FROM {table} "
+                "GROUP BY client_id, change_id, business_day HAVING count(*) > 1)"
+            )
+    broken = [o for o in planted.values() if not o.passed]
+    assert [(o.rule, o.unexpected) for o in broken] == [("duplicate_client_change", 1)]
+    # The connection URL with its password lives in the environment only.
+    project = built.postgres.home_dir / "quality"
+    for path in project.rglob("*"):
+        if path.is_file():
+            assert built.server.password.encode() not in path.read_bytes(), path

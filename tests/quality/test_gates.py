@@ -13,7 +13,7 @@ import pytest
 
 from flows.demo.generate import make_isin
 from flows.ingest.loader import DropLoad, load_drop
-from flows.quality.gates import DropQualityError, check_drop, check_marts
+from flows.quality.gates import DropQualityError, QualityError, check_drop, check_marts
 from flows.settings import Settings, get_settings
 from flows.transform import build_marts
 from flows.warehouse import open_warehouse, set_run_date
@@ -246,3 +246,9 @@ def test_a_planted_mart_fault_holds_the_day(settings: Settings, tmp_path: Path) 
         "quality gate on the marts: a row marked eligible for a client who opted out or has "
         "no valid email (1)",
     )
+    # A rule that cannot run at all (a mart it reads is gone) stops the gate: it is
+    # never counted as passed.
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        con.execute("DROP TABLE main.dim_advisors")
+    with pytest.raises(QualityError, match="eligible_without_advisor"):
+        check_marts(settings, NEXT)

@@ -27,7 +27,7 @@ from flows.ingest.loader import DropLoad, drop_dir_for, load_drop
 from flows.logs import attach_log_file
 from flows.notify.dispatch import DispatchReport, dispatch
 from flows.notify.journal import open_journal
-from flows.notify.ledger import OPS_ALERT, ledger_exists, pending_count, release_day
+from flows.notify.ledger import OPS_ALERT, pending_count, release_day
 from flows.notify.ops_alert import OpsAlert, plan_ops_alert
 from flows.notify.plan import PlanResult, plan_day
 from flows.notify.preview import write_previews
@@ -57,7 +57,7 @@ from flows.run_ledger import FAILED, HELD, RunRecord, recorded_run
 from flows.run_lock import run_lock
 from flows.settings import get_settings
 from flows.transform import DAILY_BUILD_EXCLUDES, build_marts, invoke_dbt
-from flows.warehouse import open_warehouse, set_run_date
+from flows.warehouse import open_warehouse, set_run_date, table_exists
 
 
 @task(name="ingest-drop", cache_policy=NO_CACHE)
@@ -121,7 +121,7 @@ def dispatch_emails() -> DispatchReport:
     total = None
     if interactive():
         with open_warehouse(settings.warehouse_path, read_only=True) as con:
-            total = pending_count(con) if ledger_exists(con) else 0
+            total = pending_count(con) if table_exists(con, "ops", "delivery_ledger") else 0
     with stage_progress("dispatch", "emails", total) as advance:
         return dispatch(settings, on_batch=advance)
 

@@ -9,6 +9,7 @@ from datetime import date
 import duckdb
 
 from flows.calendar import holiday_name, is_business_day
+from flows.warehouse import table_exists
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -60,11 +61,7 @@ def decide_run_date(
 
 def last_processed_day(con: duckdb.DuckDBPyConnection) -> date | None:
     """The newest drop date loaded into the raw layer, or None on a new warehouse."""
-    exists = con.execute(
-        "SELECT count(*) FROM information_schema.tables "
-        "WHERE table_schema = 'raw' AND table_name = 'drop_files'"
-    ).fetchall()[0][0]
-    if not exists:
+    if not table_exists(con, "raw", "drop_files"):
         return None
     value = con.execute("SELECT max(drop_date) FROM raw.drop_files").fetchall()[0][0]
     return value if isinstance(value, date) else None

@@ -24,7 +24,7 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 
 from flows.settings import Settings
-from flows.warehouse import ensure_schema, open_warehouse
+from flows.warehouse import ensure_schema, open_warehouse, table_exists
 
 logger = logging.getLogger("votum.runs")
 T = TypeVar("T")
@@ -212,11 +212,7 @@ class RunRow:
 def last_runs(settings: Settings, limit: int = 10) -> list[RunRow]:
     """The newest runs first (read-only)."""
     with open_warehouse(settings.warehouse_path, read_only=True) as con:
-        exists = con.execute(
-            "SELECT count(*) FROM information_schema.tables "
-            "WHERE table_schema = 'ops' AND table_name = 'run_ledger'"
-        ).fetchall()[0][0]
-        if not exists:
+        if not table_exists(con, "ops", "run_ledger"):
             return []
         rows = con.execute(
             """

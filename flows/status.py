@@ -24,7 +24,7 @@ from flows.errors import WarehouseBusyError
 from flows.run_ledger import RunRow, last_runs
 from flows.run_lock import current_holder
 from flows.settings import PROJECT_ROOT, Settings
-from flows.warehouse import open_warehouse
+from flows.warehouse import open_warehouse, table_exists
 
 
 @dataclass(frozen=True)
@@ -83,20 +83,10 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _table_exists(con: Any, schema: str, table: str) -> bool:
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM information_schema.tables "
-            "WHERE table_schema = ? AND table_name = ?",
-            [schema, table],
-        ).fetchall()[0][0]
-    )
-
-
 def _warehouse_figures(settings: Settings, status: Status, runs: int) -> None:
     status.runs = last_runs(settings, runs)
     with open_warehouse(settings.warehouse_path, read_only=True) as con:
-        if _table_exists(con, "ops", "day_holds"):
+        if table_exists(con, "ops", "day_holds"):
             status.held_days = [
                 HeldDay(*row)
                 for row in con.execute(
@@ -110,7 +100,7 @@ def _warehouse_figures(settings: Settings, status: Status, runs: int) -> None:
                     """
                 ).fetchall()
             ]
-        if _table_exists(con, "ops", "delivery_ledger"):
+        if table_exists(con, "ops", "delivery_ledger"):
             status.failed_emails = [
                 FailedEmails(*row)
                 for row in con.execute(
@@ -123,7 +113,7 @@ def _warehouse_figures(settings: Settings, status: Status, runs: int) -> None:
                     """
                 ).fetchall()
             ]
-        if _table_exists(con, "ops", "quarantine"):
+        if table_exists(con, "ops", "quarantine"):
             status.quarantined = [
                 Quarantined(*row)
                 for row in con.execute(

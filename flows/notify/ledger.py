@@ -211,16 +211,6 @@ def apply_journal(con: duckdb.DuckDBPyConnection, journal: Journal) -> int:
     return len(outcomes)
 
 
-def ledger_exists(con: duckdb.DuckDBPyConnection) -> bool:
-    row = first_row(
-        con.execute(
-            "SELECT count(*) FROM information_schema.tables "
-            "WHERE table_schema = 'ops' AND table_name = 'delivery_ledger'"
-        )
-    )
-    return bool(row and row[0])
-
-
 def pending_count(
     con: duckdb.DuckDBPyConnection,
     business_day: date | None = None,

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from babel.core import Locale
 from babel.dates import format_date, format_time
 from babel.numbers import format_currency, format_decimal, format_percent
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment
 
 from flows.notify.payloads import (
     AdvisorWorklist,
@@ -33,6 +33,7 @@ from flows.notify.payloads import (
     Language,
     WorklistLine,
 )
+from flows.templating import template_environment
 
 __all__ = [
     "DIGEST_HTML",
@@ -111,25 +112,9 @@ def _line(value: str | None) -> str:
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     """The template environment: autoescape on for ``*.html.j2``, off for ``*.txt.j2``."""
-    env = Environment(
-        loader=PackageLoader("flows.notify", "templates"),
-        autoescape=select_autoescape(
-            enabled_extensions=("html.j2",), default_for_string=False, default=False
-        ),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
+    return template_environment(
+        "flows.notify", HTML_TEMPLATES, TEXT_TEMPLATES, filters={"wordwrap": _wordwrap}
     )
-    env.filters["wordwrap"] = _wordwrap
-    autoescape = env.autoescape
-    for name in HTML_TEMPLATES:
-        if not (autoescape(name) if callable(autoescape) else autoescape):
-            raise RuntimeError(f"autoescape is off for HTML template {name}")
-    for name in TEXT_TEMPLATES:
-        if autoescape(name) if callable(autoescape) else autoescape:
-            raise RuntimeError(f"autoescape is on for text template {name}")
-    return env
 
 
 @lru_cache(maxsize=1024)

@@ -25,7 +25,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment
 
 from flows.notify.render import clean_header_text
 from flows.report import charts
@@ -38,6 +38,7 @@ from flows.report.model import (
     UnfollowedAlert,
     WeekFigures,
 )
+from flows.templating import template_environment
 
 __all__ = [
     "BANK_HTML",
@@ -121,24 +122,7 @@ def _csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     """The template environment: autoescape on for ``*.html.j2``, off for ``*.txt.j2``."""
-    env = Environment(
-        loader=PackageLoader("flows.report", "templates"),
-        autoescape=select_autoescape(
-            enabled_extensions=("html.j2",), default_for_string=False, default=False
-        ),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    autoescape = env.autoescape
-    for name in HTML_TEMPLATES:
-        if not (autoescape(name) if callable(autoescape) else autoescape):
-            raise RuntimeError(f"autoescape is off for HTML template {name}")
-    for name in TEXT_TEMPLATES:
-        if autoescape(name) if callable(autoescape) else autoescape:
-            raise RuntimeError(f"autoescape is on for text template {name}")
-    return env
+    return template_environment("flows.report", HTML_TEMPLATES, TEXT_TEMPLATES)
 
 
 def _render(name: str, context: Mapping[str, Any]) -> str:

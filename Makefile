@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "votum needs Python 3.11 or newer, found " + sys.version.split()[0]'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e '.[dev,spark]'
 	touch $(STAMP)
 
 ## make demo: synthetic drops, the full daily pipeline, a look at the marts
@@ -53,7 +53,7 @@ bench: install
 lock:
 	rm -rf /tmp/votum-lock-venv && $(PYTHON) -m venv /tmp/votum-lock-venv
 	/tmp/votum-lock-venv/bin/python -m pip install --quiet --upgrade pip
-	/tmp/votum-lock-venv/bin/python -m pip install --quiet -e '.[dev]'
+	/tmp/votum-lock-venv/bin/python -m pip install --quiet -e '.[dev,spark]'
 	/tmp/votum-lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^votum' > $(CONSTRAINTS)
 
 clean:

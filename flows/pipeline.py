@@ -21,7 +21,14 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.day_summary import DaySummary, format_summary, summarize_day
-from flows.errors import ConfigurationError, RunRefusedError, VotumError
+from flows.engines.target import (
+    build_day,
+    build_selected,
+    checked_target,
+    mart_rule_outcomes,
+    mirror_marts,
+)
+from flows.errors import RunRefusedError, VotumError
 from flows.ingest.drop_files import DROP_FILES
 from flows.ingest.loader import DropLoad, drop_dir_for, load_drop
 from flows.logs import attach_log_file
@@ -56,7 +63,6 @@ from flows.run_dates import DateDecision, decide_run_date, last_processed_day
 from flows.run_ledger import FAILED, HELD, RunRecord, recorded_run
 from flows.run_lock import run_lock
 from flows.settings import get_settings
-from flows.transform import DAILY_BUILD_EXCLUDES, build_marts, invoke_dbt
 from flows.warehouse import open_warehouse, set_run_date, table_exists
 
 
@@ -86,13 +92,22 @@ def check_drop_quality(load: DropLoad, *, backfill: bool) -> QualityReport:
 
 @task(name="check-mart-quality", cache_policy=NO_CACHE)
 def check_mart_quality(run_date: date) -> QualityReport:
-    return check_marts(get_settings(), run_date)
+    """The mart suites where the marts were built (VOTUM_DBT_TARGET)."""
+    settings = get_settings()
+    return check_marts(settings, run_date, mart_rule_outcomes(settings))
 
 
 @task(name="build-marts", cache_policy=NO_CACHE)
 def build_marts_for_day(run_date: date, *, full_refresh: bool = False) -> int:
-    result = build_marts(get_settings(), run_date, full_refresh=full_refresh)
+    """dbt build on the target; on PostgreSQL or Spark the raw layer goes there first."""
+    result = build_day(get_settings(), run_date, full_refresh=full_refresh)
     return len(result.nodes)
+
+
+@task(name="mirror-marts", cache_policy=NO_CACHE)
+def mirror_built_marts() -> int:
+    """The marts a remote target built, copied into the DuckDB file for planning."""
+    return mirror_marts(get_settings())
 
 
 @task(name="plan-emails", cache_policy=NO_CACHE)
@@ -210,19 +225,6 @@ def _one_run(flow_name: str, purpose: str, **where: Any) -> Iterator[RunRecord]:
         yield record
 
 
-def _require_embedded_warehouse(target: str) -> None:
-    """Ingest, the quality gates, the ledgers and dispatch work on the DuckDB warehouse
-    only so far; a run with another dbt target would build marts that planning never
-    reads. PostgreSQL mirrors the marts through ``python -m flows.engines.postgres``."""
-    if target != "duckdb":
-        raise ConfigurationError(
-            f"VOTUM_DBT_TARGET={target}: the daily run and the weekly report run on the "
-            "embedded DuckDB warehouse only so far. Leave VOTUM_DBT_TARGET at duckdb and "
-            "build the marts on PostgreSQL with `python -m flows.engines.postgres --date D` "
-            "(README, 'Running the dbt models on PostgreSQL')."
-        )
-
-
 def _refuse_or_skip(run: DailyRunParameters, run_date: date) -> DateDecision:
     settings = get_settings()
     last = None
@@ -248,7 +250,7 @@ def daily_run(run: DailyRunParameters = DEFAULT_DAILY) -> DaySummary | None:
     Returns None when a scheduled run finds no business day to run."""
     logger = get_run_logger()
     settings = get_settings()
-    _require_embedded_warehouse(settings.dbt_target)
+    checked_target(settings)
     run_date = run.resolved_date()
     inbox = run.inbox or settings.inbox_dir
     with run_lock(settings.run_lock_path, f"votum daily run {run_date}"):
@@ -292,6 +294,12 @@ def _daily_stages(
         "dbt_build", lambda: build_marts_for_day(run_date, full_refresh=run.full_refresh)
     )
     logger.info("dbt build: %d nodes passed in %.1fs", nodes, seconds["dbt_build"])
+    if get_settings().dbt_target != "duckdb":
+        mirrored = record.stage("mirror_marts", mirror_built_marts)
+        record.count({"rows_mirrored": mirrored})
+        logger.info(
+            "marts mirrored into DuckDB: %d rows in %.1fs", mirrored, seconds["mirror_marts"]
+        )
 
     mart_quality = record.stage("quality_marts", lambda: check_mart_quality(run_date))
     logger.info(
@@ -444,11 +452,11 @@ class ReportSummary:
 
 @task(name="build-adoption-marts", cache_policy=NO_CACHE)
 def build_adoption_marts() -> int:
-    """The adoption models again: the worklists' send times are in the ledger now."""
-    result = invoke_dbt(
-        get_settings(),
-        ["build", "--select", "fct_alerts+", "int_activities_weekly+", *DAILY_BUILD_EXCLUDES],
-    )
+    """The adoption models again: the worklists' send times are in the ledger now. On a
+    remote target they are built there and mirrored back."""
+    settings = get_settings()
+    result = build_selected(settings, ["fct_alerts+", "int_activities_weekly+"])
+    mirror_marts(settings)
     return len(result.nodes)
 
 
@@ -499,7 +507,7 @@ def weekly_report(report: WeeklyReportParameters = DEFAULT_WEEKLY) -> ReportSumm
     """The adoption report of an ISO week (default: the last complete one): files under
     ``VOTUM_HOME/reports/<week>/``, one email per branch manager, the bank summary."""
     logger = get_run_logger()
-    _require_embedded_warehouse(get_settings().dbt_target)
+    checked_target(get_settings())
     today = report.today or today_in_berlin()
     monday = parse_week(report.week)[1] if report.week else last_complete_week(today)
     label = week_label(monday)

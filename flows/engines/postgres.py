@@ -209,12 +209,12 @@ def _postgres_columns(cursor: Any, table: SourceTable) -> list[tuple[str, str]]:
     return [(str(name), str(type_)) for name, type_ in cursor.fetchall()]
 
 
-def _prepare_table(cursor: Any, table: SourceTable, columns: list[tuple[str, str]]) -> None:
-    """Empty the PostgreSQL table, or create it (again) when its columns differ."""
+def _prepare_table(cursor: Any, table: SourceTable, columns: list[tuple[str, str]]) -> bool:
+    """Keep the PostgreSQL table when its columns are the same (True), or create it
+    (again) when they differ or it is missing (False: everything must be copied)."""
     identifier = sql.Identifier(table.schema, table.name)
     if _postgres_columns(cursor, table) == columns:
-        cursor.execute(sql.SQL("TRUNCATE TABLE {}").format(identifier))
-        return
+        return True
     # CASCADE drops dbt's staging views over the old table; the build recreates them.
     cursor.execute(sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(identifier))
     cursor.execute(
@@ -226,6 +226,87 @@ def _prepare_table(cursor: Any, table: SourceTable, columns: list[tuple[str, str
             ),
         )
     )
+    return False
+
+
+# Tables loaded drop by drop carry the drop's date; of them only the drops that changed
+# since the last copy travel (a day's holdings, not every snapshot kept). What was copied
+# is remembered on PostgreSQL, per table and drop, as a row count and a fingerprint (the
+# sum of DuckDB's hash of every row), so that a drop delivered again with corrected rows,
+# or one removed from DuckDB (holdings retention), is replaced or removed there too.
+DROP_DATE_COLUMN = "_drop_date"
+_SYNC_DDL = (
+    "CREATE TABLE IF NOT EXISTS ops.votum_raw_sync ("
+    "table_name text NOT NULL, drop_date date, row_count bigint NOT NULL, "
+    "fingerprint text NOT NULL)"
+)
+DropState = dict[date | None, tuple[int, str]]
+
+
+def _duckdb_drops(duck: duckdb.DuckDBPyConnection, table: SourceTable) -> DropState:
+    rows = duck.execute(
+        f'SELECT "{DROP_DATE_COLUMN}", count(*), CAST(sum(hash(t)) AS VARCHAR) '
+        f'FROM "{table.schema}"."{table.name}" AS t GROUP BY 1'
+    ).fetchall()
+    return {day: (int(count), str(fingerprint)) for day, count, fingerprint in rows}
+
+
+def _copied_drops(cursor: Any, table: SourceTable) -> DropState:
+    cursor.execute(
+        "SELECT drop_date, row_count, fingerprint FROM ops.votum_raw_sync WHERE table_name = %s",
+        (table.qualified,),
+    )
+    return {day: (int(count), str(fp)) for day, count, fp in cursor.fetchall()}
+
+
+def _day_condition(days: Sequence[date | None]) -> str:
+    """A SQL condition on the drop date column for these days (our own date values)."""
+    parts = [f"DATE '{day.isoformat()}'" for day in days if day is not None]
+    conditions = [f'"{DROP_DATE_COLUMN}" IN ({", ".join(parts)})'] if parts else []
+    if None in days:
+        conditions.append(f'"{DROP_DATE_COLUMN}" IS NULL')
+    return " OR ".join(conditions) or "FALSE"
+
+
+def _sync_table(
+    duck: duckdb.DuckDBPyConnection,
+    cursor: Any,
+    table: SourceTable,
+    columns: list[tuple[str, str]],
+    folder: Path,
+    *,
+    kept: bool,
+) -> int:
+    """Bring one source table on PostgreSQL level with DuckDB's; the rows copied."""
+    identifier = sql.Identifier(table.schema, table.name)
+    if DROP_DATE_COLUMN not in {name for name, _ in columns}:
+        if kept:
+            cursor.execute(sql.SQL("TRUNCATE TABLE {}").format(identifier))
+        return _copy_table(duck, cursor, table, columns, folder)
+    wanted = _duckdb_drops(duck, table)
+    copied = _copied_drops(cursor, table) if kept else {}
+    if not kept:
+        cursor.execute("DELETE FROM ops.votum_raw_sync WHERE table_name = %s", (table.qualified,))
+    stale = [day for day in copied if copied[day] != wanted.get(day)]
+    missing = [day for day in wanted if copied.get(day) != wanted[day]]
+    if kept and stale:
+        cursor.execute(
+            sql.SQL("DELETE FROM {} WHERE ").format(identifier) + sql.SQL(_day_condition(stale))
+        )
+        cursor.execute(
+            "DELETE FROM ops.votum_raw_sync WHERE table_name = %s AND ("
+            "drop_date = ANY(%s) OR (drop_date IS NULL AND %s))",
+            (table.qualified, [d for d in stale if d is not None], None in stale),
+        )
+    if not missing:
+        return 0
+    rows = _copy_table(duck, cursor, table, columns, folder, where=_day_condition(missing))
+    cursor.executemany(
+        "INSERT INTO ops.votum_raw_sync (table_name, drop_date, row_count, fingerprint) "
+        "VALUES (%s, %s, %s, %s)",
+        [(table.qualified, day, *wanted[day]) for day in missing],
+    )
+    return rows
 
 
 def _copy_table(
@@ -234,16 +315,20 @@ def _copy_table(
     table: SourceTable,
     columns: list[tuple[str, str]],
     folder: Path,
+    *,
+    where: str | None = None,
 ) -> int:
-    """DuckDB writes the table as CSV (every value quoted, NULL as an unquoted empty
-    field, which PostgreSQL's CSV format reads back as NULL, and "" as the empty
-    string); COPY FROM STDIN streams it into PostgreSQL."""
+    """DuckDB writes the table (the rows ``where`` holds) as CSV (every value quoted,
+    NULL as an unquoted empty field, which PostgreSQL's CSV format reads back as NULL,
+    and "" as the empty string); COPY FROM STDIN streams it into PostgreSQL."""
     names = [name for name, _ in columns]
     csv_path = folder / f"{table.schema}.{table.name}.csv"
     select = ", ".join('"' + name.replace('"', '""') + '"' for name in names)
     target = str(csv_path).replace("'", "''")
     result = duck.execute(
-        f'COPY (SELECT {select} FROM "{table.schema}"."{table.name}") TO \'{target}\' '
+        f'COPY (SELECT {select} FROM "{table.schema}"."{table.name}"'
+        + (f" WHERE {where}" if where else "")
+        + f") TO '{target}' "
         "(FORMAT csv, HEADER false, FORCE_QUOTE *)"
     ).fetchall()
     rows = int(result[0][0]) if result else 0
@@ -280,10 +365,13 @@ def copy_raw_layer(
                 cursor.execute(
                     sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
                 )
+            cursor.execute(_SYNC_DDL)
             for table in tables:
                 columns = _duckdb_columns(duck, table)
-                _prepare_table(cursor, table, columns)
-                rows[table.qualified] = _copy_table(duck, cursor, table, columns, Path(tmp))
+                kept = _prepare_table(cursor, table, columns)
+                rows[table.qualified] = _sync_table(
+                    duck, cursor, table, columns, Path(tmp), kept=kept
+                )
             if run_date is not None:
                 cursor.execute("DELETE FROM raw.run_context")
                 cursor.execute(
@@ -306,6 +394,12 @@ def copy_raw_layer(
         summary.seconds,
     )
     return summary
+
+
+def publish_raw_layer(settings: Settings, run_date: date | None) -> CopySummary:
+    """The raw layer of the DuckDB warehouse on PostgreSQL (the name every engine
+    module shares; see :mod:`flows.engines.target`)."""
+    return copy_raw_layer(on_postgres(settings), run_date=run_date)
 
 
 def build_marts_on_postgres(
@@ -340,6 +434,188 @@ def check_marts_on_postgres(settings: Settings) -> list[RuleOutcome]:
     finally:
         release_engine(context)
     return run_checkpoint(pg_settings, MART_CHECKPOINT, project_dir=project)
+
+
+# PostgreSQL's type names (format_type()) and the DuckDB types that hold their values; an
+# unconstrained ``numeric`` is what PostgreSQL makes of a computed ratio where DuckDB
+# makes a double, so it comes back as one.
+_DUCKDB_TYPES: dict[str, str] = {
+    "text": "VARCHAR",
+    "character varying": "VARCHAR",
+    "boolean": "BOOLEAN",
+    "smallint": "SMALLINT",
+    "integer": "INTEGER",
+    "bigint": "BIGINT",
+    "real": "FLOAT",
+    "double precision": "DOUBLE",
+    "numeric": "DOUBLE",
+    "date": "DATE",
+    "time without time zone": "TIME",
+    "timestamp without time zone": "TIMESTAMP",
+    "timestamp with time zone": "TIMESTAMPTZ",
+    "interval": "INTERVAL",
+    "uuid": "UUID",
+}
+_NUMERIC = re.compile(r"numeric\((\d+),(\d+)\)")
+_VARCHAR = re.compile(r"(character varying|character)\(\d+\)")
+
+# The schemas of the dbt project whose relations planning, the quality rules and the
+# reports read from the DuckDB warehouse; the target schema (VOTUM_PG_SCHEMA) is DuckDB's
+# ``main``. Staging views stay on PostgreSQL: nothing outside dbt reads them.
+MIRRORED_SCHEMAS = ("intermediate", "reference")
+
+
+def duckdb_type(postgres_type_name: str) -> str:
+    """The DuckDB type that holds every value of a PostgreSQL column type."""
+    name = postgres_type_name.strip().lower()
+    if name in _DUCKDB_TYPES:
+        return _DUCKDB_TYPES[name]
+    if _VARCHAR.fullmatch(name):
+        return "VARCHAR"
+    numeric = _NUMERIC.fullmatch(name)
+    if numeric and int(numeric.group(1)) <= 38:
+        return f"DECIMAL({numeric.group(1)},{numeric.group(2)})"
+    if numeric:
+        return "DOUBLE"
+    raise WarehouseError(f"No DuckDB type for the PostgreSQL type {postgres_type_name!r}")
+
+
+def built_relations(settings: Settings, schemas: Sequence[str]) -> list[SourceTable]:
+    """The models and seeds of the last dbt build (its ``manifest.json``) that live in
+    ``schemas``: what dbt made, not whatever else a shared schema may hold."""
+    manifest_path = settings.dbt_target_path / "manifest.json"
+    if not manifest_path.exists():
+        raise WarehouseError(
+            f"No dbt manifest at {manifest_path}: build the day first "
+            "(`python -m flows.engines.postgres --date D`)."
+        )
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    relations = {
+        SourceTable(str(node["schema"]), str(node.get("alias") or node["name"]))
+        for node in manifest["nodes"].values()
+        if node["resource_type"] in ("model", "seed")
+        and node["schema"] in schemas
+        and (node.get("config") or {}).get("materialized") != "ephemeral"
+    }
+    return sorted(relations, key=lambda t: (t.schema, t.name))
+
+
+def _relation_columns(cursor: Any, table: SourceTable) -> list[tuple[str, str]]:
+    cursor.execute(
+        "SELECT a.attname, format_type(a.atttypid, a.atttypmod) "
+        "FROM pg_attribute AS a "
+        "JOIN pg_class AS c ON c.oid = a.attrelid "
+        "JOIN pg_namespace AS n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %s AND c.relname = %s "
+        "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+        (table.schema, table.name),
+    )
+    return [(str(name), str(type_)) for name, type_ in cursor.fetchall()]
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _replace_in_duckdb(
+    duck: duckdb.DuckDBPyConnection,
+    schema: str,
+    name: str,
+    columns: list[tuple[str, str]],
+    csv_path: Path,
+) -> int:
+    """Drop what stands under the name (a view of an earlier DuckDB build, or a table),
+    create the table with DuckDB's types and read PostgreSQL's CSV into it: NULL is an
+    unquoted empty field, the empty string a quoted one (``allow_quoted_nulls=false``)."""
+    target = f"{_quoted(schema)}.{_quoted(name)}"
+    kind = duck.execute(
+        "SELECT table_type FROM information_schema.tables "
+        "WHERE table_schema = ? AND table_name = ?",
+        [schema, name],
+    ).fetchone()
+    if kind is not None:
+        duck.execute(f"DROP {'VIEW' if kind[0] == 'VIEW' else 'TABLE'} {target}")
+    types = {column: duckdb_type(type_) for column, type_ in columns}
+    duck.execute(
+        f"CREATE TABLE {target} (" + ", ".join(f"{_quoted(c)} {t}" for c, t in types.items()) + ")"
+    )
+    spec = (
+        "{"
+        + ", ".join(f"'{c.replace(chr(39), chr(39) * 2)}': '{t}'" for c, t in types.items())
+        + "}"
+    )
+    source = str(csv_path).replace("'", "''")
+    duck.execute(
+        f"INSERT INTO {target} SELECT * FROM read_csv('{source}', header = false, "
+        f"columns = {spec}, quote = '\"', escape = '\"', allow_quoted_nulls = false, "
+        "auto_detect = false)"
+    )
+    count = duck.execute(f"SELECT count(*) FROM {target}").fetchone()
+    return int(count[0]) if count else 0
+
+
+def mirror_marts(settings: Settings, *, duckdb_path: Path | None = None) -> CopySummary:
+    """The relations dbt built on PostgreSQL (the marts in ``VOTUM_PG_SCHEMA``, the
+    ``intermediate`` and ``reference`` schemas), copied into the DuckDB warehouse as
+    tables of the same names, the marts' schema as DuckDB's ``main``: planning, the
+    reports and ``votum status`` read them there. PostgreSQL writes each relation with
+    ``COPY (SELECT ...) TO STDOUT`` in one repeatable-read snapshot; DuckDB replaces its
+    tables in one transaction, so a reader sees the old marts or the new ones."""
+    started = time.perf_counter()
+    pg_settings = on_postgres(settings)
+    rows: dict[str, int] = {}
+    path = duckdb_path or settings.warehouse_path
+    with (
+        tempfile.TemporaryDirectory(prefix="votum-pg-mirror-") as tmp,
+        connect(pg_settings) as pg,
+    ):
+        pg.set_session(isolation_level="REPEATABLE READ", readonly=True)
+        exported: list[tuple[str, str, list[tuple[str, str]], Path]] = []
+        with pg, pg.cursor() as cursor:
+            schemas = (pg_settings.pg_schema, *MIRRORED_SCHEMAS)
+            for relation in built_relations(pg_settings, schemas):
+                columns = _relation_columns(cursor, relation)
+                csv_path = Path(tmp) / f"{relation.schema}.{relation.name}.csv"
+                select = ", ".join(_quoted(name) for name, _ in columns)
+                statement = sql.SQL("COPY (SELECT {} FROM {}) TO STDOUT WITH (FORMAT csv)").format(
+                    sql.SQL(select), sql.Identifier(relation.schema, relation.name)
+                )
+                with csv_path.open("wb") as stream:
+                    cursor.copy_expert(statement.as_string(cursor), stream, size=1 << 20)
+                schema = "main" if relation.schema == pg_settings.pg_schema else relation.schema
+                exported.append((schema, relation.name, columns, csv_path))
+        if not any(schema == "main" for schema, *_ in exported):
+            raise WarehouseError(
+                f"PostgreSQL holds no marts in schema {pg_settings.pg_schema!r}: "
+                "build the day there first (`python -m flows.engines.postgres --date D`)."
+            )
+        with open_warehouse(path) as duck:
+            duck.execute("BEGIN TRANSACTION")
+            relation_name = ""
+            try:
+                for schema in sorted({schema for schema, *_ in exported}):
+                    duck.execute(f"CREATE SCHEMA IF NOT EXISTS {_quoted(schema)}")
+                for schema, name, columns, csv_path in exported:
+                    relation_name = f"{schema}.{name}"
+                    rows[relation_name] = _replace_in_duckdb(duck, schema, name, columns, csv_path)
+            except duckdb.Error as exc:
+                duck.execute("ROLLBACK")
+                raise WarehouseError(
+                    f"Mirroring {relation_name} from PostgreSQL into the DuckDB warehouse "
+                    f"failed, nothing was replaced: {exc}"
+                ) from exc
+            except WarehouseError:
+                duck.execute("ROLLBACK")
+                raise
+            duck.execute("COMMIT")
+    summary = CopySummary(rows=rows, seconds=time.perf_counter() - started)
+    logger.info(
+        "Mirrored the PostgreSQL marts into DuckDB: %d relations, %d rows in %.1f s",
+        len(rows),
+        summary.total_rows,
+        summary.seconds,
+    )
+    return summary
 
 
 def main(argv: Sequence[str] | None = None) -> int:

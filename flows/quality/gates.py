@@ -196,7 +196,10 @@ def check_drop(settings: Settings, load: DropLoad, *, backfill: bool = False) ->
         for loaded in load.files:
             if not loaded.unchanged:
                 forget_quarantine(con, day, loaded.file_kind)
-    outcomes = run_checkpoint(settings, RAW_CHECKPOINT)
+    # The raw suites check the landing store, the DuckDB file, whatever VOTUM_DBT_TARGET
+    # says: the raw layer goes to another engine only after it passed.
+    landing = settings.model_copy(update={"dbt_target": "duckdb"})
+    outcomes = run_checkpoint(landing, RAW_CHECKPOINT)
     with open_warehouse(settings.warehouse_path) as con:
         _record(con, day, outcomes)
         quarantined = _quarantine(con, load, outcomes)
@@ -248,9 +251,14 @@ def check_drop(settings: Settings, load: DropLoad, *, backfill: bool = False) ->
     )
 
 
-def check_marts(settings: Settings, run_date: date) -> QualityReport:
-    """The mart suites after dbt: any failure holds the day."""
-    outcomes = run_checkpoint(settings, MART_CHECKPOINT)
+def check_marts(
+    settings: Settings, run_date: date, outcomes: Sequence[RuleOutcome] | None = None
+) -> QualityReport:
+    """The mart suites after dbt: any failure holds the day. ``outcomes`` are the rules'
+    results when they ran on another engine (:func:`flows.engines.target.mart_rule_outcomes`);
+    by default they run here, on the DuckDB warehouse."""
+    if outcomes is None:
+        outcomes = run_checkpoint(settings, MART_CHECKPOINT)
     with open_warehouse(settings.warehouse_path) as con:
         _record(con, run_date, outcomes)
     return QualityReport(

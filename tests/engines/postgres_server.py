@@ -135,12 +135,22 @@ class PostgresServer:
             dbname=database or self.database,
         )
 
-    def environment(self) -> dict[str, str]:
-        """The VOTUM_PG_* settings pointing at this server."""
+    def create_database(self, name: str) -> str:
+        """A further empty database (same collation as the cluster) for a test that must
+        not see another test's tables; returns its name."""
+        with contextlib.closing(self.connect("postgres")) as connection:
+            connection.autocommit = True
+            with connection.cursor() as cursor:
+                cursor.execute(f"CREATE DATABASE {name}")
+        return name
+
+    def environment(self, database: str | None = None) -> dict[str, str]:
+        """The VOTUM_PG_* settings pointing at this server (its default database, or
+        ``database``)."""
         return {
             "VOTUM_PG_HOST": self.host,
             "VOTUM_PG_PORT": str(self.port),
-            "VOTUM_PG_DATABASE": self.database,
+            "VOTUM_PG_DATABASE": database or self.database,
             "VOTUM_PG_USER": self.user,
             "VOTUM_PG_PASSWORD": self.password,
         }

@@ -229,7 +229,52 @@ def test_every_source_of_the_dbt_project_is_copied(built: Built) -> None:
         "SELECT table_schema || '.' || table_name FROM information_schema.tables "
         "WHERE table_schema IN ('raw', 'ops')",
     )
-    assert {row[0] for row in copied} == tables
+    # Besides the sources: what was copied of each drop (the incremental copy's memory).
+    assert {row[0] for row in copied} == tables | {"ops.votum_raw_sync"}
+
+
+def _holdings_by_drop(built: Built) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    statement = (
+        "SELECT _drop_date, count(*), sum(quantity), min(client_id) FROM raw.holdings "
+        "GROUP BY 1 ORDER BY 1"
+    )
+    with open_warehouse(built.duckdb.warehouse_path, read_only=True) as con:
+        on_duckdb = [tuple(row) for row in con.execute(statement).fetchall()]
+    return on_duckdb, [tuple(row) for row in _query(built.server, statement)]
+
+
+def test_the_copy_sends_only_the_drops_that_changed(built: Built) -> None:
+    """Drop-dated tables travel drop by drop: an unchanged drop is not copied again, a
+    drop whose rows changed in DuckDB is replaced, a drop gone from DuckDB (holdings
+    retention) is removed; the result equals DuckDB's table every time."""
+    first, last = built.drop_dates[0], built.drop_dates[-1]
+    again = copy_raw_layer(built.postgres, duckdb_path=built.duckdb.warehouse_path)
+    assert again.rows["raw.holdings"] == 0 and again.rows["raw.ratings"] == 0
+    assert again.rows["raw.business_calendar"] > 0  # no drop date: copied whole
+    on_duckdb, on_postgres = _holdings_by_drop(built)
+    assert on_duckdb == on_postgres and len(on_duckdb) == len(built.drop_dates)
+
+    with open_warehouse(built.duckdb.warehouse_path) as con:
+        con.execute("CREATE TABLE main.kept_holdings AS SELECT * FROM raw.holdings")
+        con.execute("UPDATE raw.holdings SET quantity = quantity + 1 WHERE _drop_date = ?", [last])
+        con.execute("DELETE FROM raw.holdings WHERE _drop_date = ?", [first])
+    try:
+        changed = copy_raw_layer(built.postgres, duckdb_path=built.duckdb.warehouse_path)
+        with open_warehouse(built.duckdb.warehouse_path, read_only=True) as con:
+            last_rows = con.execute(
+                "SELECT count(*) FROM raw.holdings WHERE _drop_date = ?", [last]
+            ).fetchone()
+        assert last_rows is not None and changed.rows["raw.holdings"] == last_rows[0] > 0
+        on_duckdb, on_postgres = _holdings_by_drop(built)
+        assert on_duckdb == on_postgres and first not in [row[0] for row in on_postgres]
+    finally:
+        with open_warehouse(built.duckdb.warehouse_path) as con:
+            con.execute("DELETE FROM raw.holdings")
+            con.execute("INSERT INTO raw.holdings SELECT * FROM main.kept_holdings")
+            con.execute("DROP TABLE main.kept_holdings")
+        copy_raw_layer(built.postgres, duckdb_path=built.duckdb.warehouse_path)
+    on_duckdb, on_postgres = _holdings_by_drop(built)
+    assert on_duckdb == on_postgres and len(on_postgres) == len(built.drop_dates)
 
 
 def test_duckdb_types_map_to_postgres_types() -> None:

@@ -1,0 +1,230 @@
+"""The scenario of the daily run and the weekly report with ``VOTUM_DBT_TARGET=postgres``:
+the same flows, switched by the setting alone, give the same emails, ledgers, marts and
+report as on the embedded DuckDB warehouse.
+
+Two homes run the same generated drops through ``daily_run`` (a real Prefect server, a
+real SMTP server, real dbt builds and Great Expectations validations): one on DuckDB,
+one on a real PostgreSQL server (a database of its own). Then the weekly report of the
+first week runs in both homes.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from flows.day_summary import DaySummary
+from flows.demo.generate import generate_drops
+from flows.engines.target import checked_target
+from flows.errors import ConfigurationError
+from flows.parameters import DailyRunParameters, WeeklyReportParameters
+from flows.pipeline import ReportSummary, daily_run, weekly_report
+from flows.settings import Settings, get_settings
+from flows.warehouse import open_warehouse
+from tests.engines.postgres_server import PostgresServer
+from tests.smtp_server import ReceivedMessage, RecordingSmtpServer
+
+pytestmark = pytest.mark.postgres
+
+# Wednesday 2026-03-04 to Tuesday 2026-03-10; the report of ISO week 10 (03-02 to 03-08).
+START, DAYS, CLIENTS, SEED = date(2026, 3, 4), 5, 500, 7
+WEEK, REPORT_DAY = "2026-W10", date(2026, 3, 11)
+PUBLIC_MARTS = ("fct_rating_changes", "fct_client_rating_changes", "mart_adoption_weekly")
+
+
+@dataclass
+class EngineRun:
+    settings: Settings
+    summaries: list[DaySummary]
+    report: ReportSummary
+    messages: list[ReceivedMessage]
+
+
+@dataclass(frozen=True)
+class Runs:
+    duckdb: EngineRun
+    postgres: EngineRun
+    server: PostgresServer
+    database: str
+
+
+def _run_everything(
+    home: Path, inbox: Path, drop_dates: list[date], smtp: RecordingSmtpServer
+) -> EngineRun:
+    smtp.reset()
+    summaries = [
+        summary
+        for day in drop_dates
+        if (summary := daily_run(DailyRunParameters(run_date=day, inbox=inbox))) is not None
+    ]
+    report = weekly_report(WeeklyReportParameters(week=WEEK, today=REPORT_DAY))
+    return EngineRun(get_settings(), summaries, report, smtp.messages)
+
+
+@pytest.fixture(scope="module")
+def runs(
+    postgres_server: PostgresServer,
+    prefect_server: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Runs]:
+    root = tmp_path_factory.mktemp("pipeline-on-engines")
+    inbox = root / "inbox"
+    drop_dates = list(generate_drops(inbox, START, DAYS, CLIENTS, seed=SEED).drop_dates)
+    database = postgres_server.create_database("votum_pipeline")
+    with RecordingSmtpServer() as smtp, pytest.MonkeyPatch.context() as patch:
+        patch.setenv("VOTUM_SMTP_HOST", smtp.host)
+        patch.setenv("VOTUM_SMTP_PORT", str(smtp.port))
+        patch.setenv("VOTUM_SMTP_SECURITY", "none")
+        patch.setenv("VOTUM_REPORT_SUMMARY_TO", "vorstand@example.com")
+        patch.chdir(root)
+
+        patch.setenv("VOTUM_HOME", str(root / "duckdb"))
+        on_duckdb = _run_everything(root / "duckdb", inbox, drop_dates, smtp)
+
+        for name, value in postgres_server.environment(database).items():
+            patch.setenv(name, value)
+        patch.setenv("VOTUM_DBT_TARGET", "postgres")
+        patch.setenv("VOTUM_HOME", str(root / "postgres"))
+        on_postgres = _run_everything(root / "postgres", inbox, drop_dates, smtp)
+        yield Runs(on_duckdb, on_postgres, postgres_server, database)
+
+
+def _rows(settings: Settings, query: str) -> list[tuple[object, ...]]:
+    with open_warehouse(settings.warehouse_path, read_only=True) as con:
+        return sorted(con.execute(query).fetchall(), key=repr)
+
+
+def test_the_postgres_home_built_its_marts_on_postgres(runs: Runs) -> None:
+    """Not a second DuckDB build: the marts are on the server, the run ledger has the
+    mirror stage, and the DuckDB file holds no dbt staging views."""
+    with runs.server.connect(runs.database) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM public.fct_client_rating_changes")
+        on_server = cursor.fetchone()[0]
+    mirrored = _rows(runs.postgres.settings, "SELECT count(*) FROM main.fct_client_rating_changes")
+    assert on_server == mirrored[0][0] > 0
+    stages = _rows(
+        runs.postgres.settings,
+        "SELECT stage_seconds FROM ops.run_ledger WHERE flow = 'daily-run'",
+    )
+    assert all("mirror_marts" in str(row[0]) for row in stages)
+    assert len(stages) == len(runs.postgres.summaries)
+    no_staging = _rows(
+        runs.postgres.settings,
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'staging'",
+    )
+    assert no_staging == [(0,)]
+    duck_stages = _rows(runs.duckdb.settings, "SELECT stage_seconds FROM ops.run_ledger")
+    assert not any("mirror_marts" in str(row[0]) for row in duck_stages)
+
+
+def test_every_day_has_the_same_summary_on_both_engines(runs: Runs) -> None:
+    def figures(summary: DaySummary) -> tuple[object, ...]:
+        return (
+            summary.run_date,
+            summary.upgrades,
+            summary.downgrades,
+            summary.initiations,
+            summary.affected_clients,
+            summary.affected_positions,
+            summary.eligible_clients,
+            summary.digests_sent,
+            summary.worklists_sent,
+            summary.emails_failed,
+            summary.held_reason,
+            tuple(sorted(summary.quarantined.items())),
+        )
+
+    duck = [figures(s) for s in runs.duckdb.summaries]
+    assert duck == [figures(s) for s in runs.postgres.summaries]
+    assert len(duck) == DAYS
+    assert sum(s.changes for s in runs.duckdb.summaries) > 0
+    assert sum(s.digests_sent for s in runs.duckdb.summaries) > 0
+
+
+def test_the_same_emails_reach_the_same_people(runs: Runs) -> None:
+    def mails(run: EngineRun) -> Counter[tuple[str, str, str, str]]:
+        return Counter(
+            (
+                str(m.message["X-Votum-Kind"]),
+                str(m.message["To"]),
+                str(m.message["Subject"]),
+                _text_body(m),
+            )
+            for m in run.messages
+        )
+
+    on_duckdb = mails(runs.duckdb)
+    assert on_duckdb == mails(runs.postgres)
+    kinds = Counter(kind for kind, *_ in on_duckdb.elements())
+    assert kinds["client_digest"] > 0 and kinds["advisor_worklist"] > 0
+    assert kinds["adoption_report"] > 0 and kinds["adoption_summary"] == 1
+
+
+def _text_body(message: ReceivedMessage) -> str:
+    part = message.message.get_body(preferencelist=("plain",))
+    assert part is not None
+    text = str(part.get_content())
+    # The worklist names the minute its digests went out, which differs between runs.
+    return "\n".join(line for line in text.splitlines() if "Uhr" not in line)
+
+
+def test_the_delivery_ledgers_are_equal(runs: Runs) -> None:
+    query = (
+        "SELECT message_key, kind, business_day, recipient_id, content_sha256, status "
+        "FROM ops.delivery_ledger"
+    )
+    on_duckdb = _rows(runs.duckdb.settings, query)
+    assert on_duckdb == _rows(runs.postgres.settings, query)
+    assert len(on_duckdb) == len(runs.duckdb.messages)
+
+
+@pytest.mark.parametrize("table", PUBLIC_MARTS)
+def test_the_mirrored_marts_equal_duckdbs_row_for_row(runs: Runs, table: str) -> None:
+    query = f"SELECT * FROM main.{table}"
+    on_duckdb = _rows(runs.duckdb.settings, query)
+    assert on_duckdb, f"{table} is empty: the comparison would prove nothing"
+    assert _normalised(on_duckdb) == _normalised(_rows(runs.postgres.settings, query))
+
+
+def _normalised(rows: list[tuple[object, ...]]) -> list[tuple[object, ...]]:
+    """Floats to 9 significant digits (the engines sum in different orders)."""
+    return sorted(
+        (tuple(float(f"{v:.9g}") if isinstance(v, float) else v for v in row) for row in rows),
+        key=repr,
+    )
+
+
+def test_the_quality_gates_counted_the_same(runs: Runs) -> None:
+    query = "SELECT run_date, suite, rule, unexpected, passed FROM ops.quality_results"
+    on_duckdb = _rows(runs.duckdb.settings, query)
+    assert on_duckdb == _rows(runs.postgres.settings, query)
+    suites = {row[1] for row in on_duckdb}
+    assert any(s.startswith("raw_") for s in suites) and any(s.startswith("mart") for s in suites)
+
+
+def test_the_weekly_report_is_the_same(runs: Runs) -> None:
+    assert runs.duckdb.report.branches == runs.postgres.report.branches > 0
+    duck_files = sorted(runs.duckdb.report.folder.rglob("*.csv"))
+    assert duck_files
+    for path in duck_files:
+        twin = runs.postgres.report.folder / path.relative_to(runs.duckdb.report.folder)
+        assert _csv(path) == _csv(twin), path.name
+
+
+def _csv(path: Path) -> list[list[str]]:
+    with path.open(encoding="utf-8", newline="") as stream:
+        return list(csv.reader(stream, delimiter=";"))
+
+
+def test_an_unknown_target_is_refused_with_the_known_ones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("VOTUM_DBT_TARGET", "oracle")
+    with pytest.raises(ConfigurationError, match="duckdb, postgres, spark"):
+        checked_target(get_settings())

@@ -1,15 +1,20 @@
 """PostgreSQL as the warehouse of the dbt models (``VOTUM_DBT_TARGET=postgres``).
 
-The first step of the scale-out path: ingest, the quality gates, the ledgers and
-dispatch still work on the DuckDB warehouse; the dbt project builds the same models on
-PostgreSQL from a copy of the raw layer. :func:`copy_raw_layer` bulk-copies every table
-the dbt project declares as a source (``raw.*``, the business calendar, the run context,
-the columns of ``ops.delivery_ledger`` that dbt reads) from the DuckDB file into the same
-schemas on PostgreSQL: DuckDB writes each table as CSV, ``COPY ... FROM STDIN`` loads it,
-one transaction for all tables, so that dbt never sees half a raw layer.
-:func:`build_marts_on_postgres` copies and then runs the daily ``dbt build`` there.
+With the setting, ``votum run`` ingests and checks the drop in the DuckDB landing store
+(:mod:`flows.engines.target` says why), then:
 
-From the command line, after ``votum run`` has loaded and built a day on DuckDB::
+1. :func:`copy_raw_layer` brings every table the dbt project declares as a source
+   (``raw.*``, the business calendar, the run context, the columns of
+   ``ops.delivery_ledger`` that dbt reads) to the same schemas on PostgreSQL: DuckDB
+   writes CSV, ``COPY ... FROM STDIN`` loads it, one transaction for all tables, so that
+   dbt never sees half a raw layer. Drop-dated tables travel drop by drop: only the
+   drops that changed since the last copy.
+2. :func:`build_marts_on_postgres` runs the daily ``dbt build`` there.
+3. :func:`check_marts_on_postgres` validates the mart suites inside PostgreSQL.
+4. :func:`mirror_marts` copies what dbt built back into the DuckDB file, where planning,
+   the reports and ``votum status`` read it.
+
+By hand, for a day the DuckDB store has loaded::
 
     python -m flows.engines.postgres --date 2026-10-05
 

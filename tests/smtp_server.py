@@ -494,7 +494,10 @@ class RecordingSmtpServer:
             smtp_kwargs["authenticator"] = self._authenticate
             smtp_kwargs["auth_required"] = True
             smtp_kwargs["auth_without_tls"] = self.tls is None or self.implicit_tls
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP, not the default 0: asyncio sets TCP_NODELAY only on sockets whose
+        # proto says TCP, and without it every pipelined message waited about 40 ms for a
+        # delayed ACK (Nagle): 20 messages a second instead of 200.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         controller: _BoundController | None = None
         try:
             sock.bind((HOST, 0))

@@ -48,6 +48,22 @@ class Settings(BaseSettings):
     smtp_retry_attempts: int = Field(default=4, ge=1, le=20)
     smtp_retry_backoff_seconds: float = Field(default=1.0, ge=0)
     dispatch_batch_size: int = Field(default=500, ge=1)
+    dispatch_workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description=(
+            "Worker processes that send in parallel batches (flows/notify/fanout.py); "
+            "1 = send in the dispatching process."
+        ),
+    )
+    dask_address: str | None = Field(
+        default=None,
+        description=(
+            "Scheduler of an existing Dask cluster for the dispatch fan-out (none: a local "
+            "cluster of VOTUM_DISPATCH_WORKERS processes, started per dispatch)."
+        ),
+    )
     unsubscribe_url: str = "https://bank.example/research-alerts/unsubscribe"
     unsubscribe_address: str | None = Field(
         default=None,

@@ -30,6 +30,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from pathlib import Path
 from urllib.parse import quote, urlencode
 
 import duckdb
@@ -89,6 +90,8 @@ class DispatchReport:
     left_pending: int = 0
     attempts: int = 0
     seconds: float = 0.0
+    # Fan-out only: (worker "host:pid", messages it sent), one entry per worker process.
+    senders: tuple[tuple[str, int], ...] = ()
 
     @property
     def messages_per_second(self) -> float:
@@ -200,6 +203,14 @@ class _Tally:
         else:
             self.left_pending += 1
 
+    def merge(self, other: _Tally) -> None:
+        self.sent += other.sent
+        self.failed += other.failed
+        self.suppressed += other.suppressed
+        self.left_pending += other.left_pending
+        self.attempts += other.attempts
+        self.sent_by_kind.update(other.sent_by_kind)
+
 
 class _Worker:
     """One connection and one journal handle, used by one thread."""
@@ -210,10 +221,11 @@ class _Worker:
         transport: SmtpTransport,
         throttle: Throttle,
         sleep: Callable[[float], None],
+        journal_path: Path | None = None,
     ) -> None:
         self.settings = settings
         self.transport = transport
-        self.journal = Journal(settings.journal_path)
+        self.journal = Journal(journal_path or settings.journal_path)
         self.throttle = throttle
         self.sleep = sleep
 
@@ -335,14 +347,35 @@ def dispatch(
     ``on_batch(n)`` is called after each batch of ``n`` messages (a progress bar)."""
     started = time.perf_counter()
     tally = _Tally()
+    senders: Counter[str] = Counter()
     with (
         open_warehouse(settings.warehouse_path) as con,
         open_journal(settings.journal_path) as journal,
     ):
+        # Before anything else: worker processes a killed dispatch may have left running
+        # stop at their next message (flows/notify/fanout.py).
+        token = journal.begin_dispatch()
         ensure_ledger(con)
         apply_journal(con, journal)
         if not pending_count(con, business_day, kinds):
             return DispatchReport()
+        if settings.dispatch_workers > 1 or settings.dask_address:
+            # Imported here: Dask and its cluster are needed only for the fan-out.
+            from flows.notify.fanout import dispatch_fanned_out
+
+            dispatch_fanned_out(
+                con,
+                journal,
+                settings,
+                token=token,
+                kinds=[k for k in KINDS_IN_ORDER if k in kinds],
+                business_day=business_day,
+                tally=tally,
+                senders=senders,
+                on_batch=on_batch,
+                transport_factory=transport_factory,
+            )
+            return _report(tally, senders, started)
         workers: list[_Worker] = []
         throttle = Throttle(settings.smtp_max_per_second)
         try:
@@ -356,6 +389,10 @@ def dispatch(
             for worker in workers:
                 worker.close()
             apply_journal(con, journal)
+    return _report(tally, senders, started)
+
+
+def _report(tally: _Tally, senders: Counter[str], started: float) -> DispatchReport:
     return DispatchReport(
         sent=tally.sent,
         digests_sent=tally.sent_by_kind[CLIENT_DIGEST],
@@ -365,6 +402,7 @@ def dispatch(
         left_pending=tally.left_pending,
         attempts=tally.attempts,
         seconds=time.perf_counter() - started,
+        senders=tuple(sorted(senders.items())),
     )
 
 

@@ -10,11 +10,16 @@ process.
 * ``suppressions``: addresses never to be emailed again. ``votum suppress`` writes here
   even while a run holds the warehouse, and dispatch reads it right before every
   message, so an objection that arrives during a batch stops the rest of it.
+* ``dispatch_lease``: a token that every dispatch replaces when it starts. Worker
+  processes of the fan-out (``flows/notify/fanout.py``) compare it with their own before
+  every message, so that a worker left running by a killed dispatch stops sending once
+  the next dispatch has begun.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,6 +39,11 @@ CREATE TABLE IF NOT EXISTS suppressions (
     suppressed_at TEXT NOT NULL,
     reason TEXT,
     source TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dispatch_lease (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    token TEXT NOT NULL,
+    started_at TEXT NOT NULL
 );
 """
 
@@ -79,10 +89,31 @@ class Journal:
         ).fetchall()
         return [Outcome(*row) for row in rows]
 
+    def outcome_status(self, message_key: str) -> str | None:
+        """The status recorded for a message and not yet folded into the ledger."""
+        row = self._con.execute(
+            "SELECT status FROM outcomes WHERE message_key = ?", (message_key,)
+        ).fetchone()
+        return str(row[0]) if row else None
+
     def forget(self, message_keys: Iterable[str]) -> None:
         self._con.executemany(
             "DELETE FROM outcomes WHERE message_key = ?", [(k,) for k in message_keys]
         )
+
+    # -- the dispatch lease -------------------------------------------------------------
+    def begin_dispatch(self) -> str:
+        """A new token for a dispatch that starts now; any earlier one is void."""
+        token = uuid.uuid4().hex
+        self._con.execute(
+            "INSERT OR REPLACE INTO dispatch_lease VALUES (1, ?, ?)",
+            (token, datetime.now(UTC).isoformat()),
+        )
+        return token
+
+    def current_dispatch(self) -> str | None:
+        row = self._con.execute("SELECT token FROM dispatch_lease WHERE id = 1").fetchone()
+        return str(row[0]) if row else None
 
     # -- suppressions ---------------------------------------------------------------
     def suppress(

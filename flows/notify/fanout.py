@@ -1,0 +1,337 @@
+"""Dispatch fan-out: sending in parallel batches across worker processes (Dask through
+Prefect's ``DaskTaskRunner``), chosen by ``VOTUM_DISPATCH_WORKERS`` > 1 or
+``VOTUM_DASK_ADDRESS``; ``dispatch()`` stays the one entry point.
+
+Who does what:
+
+* The **coordinator** (the process running ``dispatch()``) is the only one that opens
+  the DuckDB warehouse, which admits one writing process. It claims a round of pending
+  rows (``sending``, committed), splits it into one sub-batch per worker, submits one
+  Prefect task per sub-batch (never one per email), waits, and folds the journal into
+  the ledger.
+* A **worker** gets the claimed messages (no secret: it reads the SMTP password and the
+  opt-out link key from its own environment through ``get_settings()``), opens its own
+  SMTP connection(s), renders and sends, writes every outcome to the SQLite delivery
+  journal right after the server answered, and returns counts. Task parameters reach
+  the workers through Dask only; Prefect's server records task runs without their
+  parameter values, and nothing here logs a name or an address.
+
+Exactly-once holds as in the single process (see ``flows/notify/dispatch.py``), and
+for what is new here:
+
+* A killed worker: what it sent is in the journal. Dask may run its sub-batch again on
+  another worker; that one skips every message the journal already has an outcome for.
+  Otherwise the sub-batch counts as failed, its rows go back to ``pending`` at the fold
+  and the next dispatch sends them.
+* A killed coordinator: its workers may still be sending. Every dispatch writes a new
+  token into the journal before it folds anything, and a worker compares it with its
+  own before every message: a worker of a dead dispatch stops at its next message, and
+  what it still records is folded by the next fold.
+* In both cases the one repeat that cannot be ruled out is the documented one: a
+  message accepted by the server in the instant before its outcome was written (here at
+  most one per connection that was sending), again with the same Message-ID.
+
+Workers must run on the machine that holds ``VOTUM_HOME`` (the journal is a SQLite WAL
+file) with the same ``VOTUM_*`` settings. ``VOTUM_SMTP_MAX_PER_SECOND`` stays a global
+limit: each of the sub-batches of a round sends at most that rate divided by their
+number. A local cluster gets the coordinator's Prefect API URL (its temporary server if
+none is configured), so that its workers do not start their own; the workers of an
+existing cluster need ``PREFECT_API_URL`` in their environment.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import socket
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from flows.errors import ConfigurationError, VotumError
+from flows.notify.dispatch import (
+    Throttle,
+    TransportFactory,
+    _render_with,
+    _send_batch,
+    _Tally,
+    _Worker,
+    digest_keys,
+)
+from flows.notify.journal import Journal
+from flows.notify.ledger import (
+    ADVISOR_WORKLIST,
+    PENDING,
+    SENT,
+    ClaimedMessage,
+    apply_journal,
+    claim,
+    statuses,
+)
+from flows.notify.transport import SmtpTransport
+from flows.settings import Settings, get_settings
+
+log = logging.getLogger("votum.notify.fanout")
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What a worker returns for one sub-batch: counts, and who it was."""
+
+    worker: str  # "host:pid"
+    sent_by_kind: dict[str, int]  # with those found sent by an earlier run of the batch
+    failed: int
+    suppressed: int
+    left_pending: int
+    attempts: int
+    found_sent: int = 0  # sent by an earlier run of this sub-batch (a lost worker)
+
+    @property
+    def sent(self) -> int:
+        return sum(self.sent_by_kind.values())
+
+    def tally(self) -> _Tally:
+        return _Tally(
+            sent=self.sent,
+            failed=self.failed,
+            suppressed=self.suppressed,
+            left_pending=self.left_pending,
+            attempts=self.attempts,
+            sent_by_kind=Counter(self.sent_by_kind),
+        )
+
+
+class _FencedWorker(_Worker):
+    """A connection of a fan-out worker: sends only while its dispatch is the current
+    one, and never a message the journal already has an outcome for."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        transport: SmtpTransport,
+        throttle: Throttle,
+        journal_path: Path,
+        token: str,
+    ) -> None:
+        super().__init__(settings, transport, throttle, time.sleep, journal_path)
+        self.token = token
+        self.found_sent = 0
+
+    def deliver(self, message: ClaimedMessage, data: bytes) -> tuple[str, int]:
+        if self.journal.current_dispatch() != self.token:
+            return PENDING, 0  # a newer dispatch has begun: leave it to that one
+        recorded = self.journal.outcome_status(message.message_key)
+        if recorded is not None:
+            # Sent (or refused) by an earlier run of this sub-batch on a worker that died.
+            self.found_sent += recorded == SENT
+            return recorded, 0
+        return super().deliver(message, data)
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def send_sub_batch(
+    messages: Sequence[ClaimedMessage],
+    *,
+    delivery: dict[str, str],
+    sent_at: datetime,
+    journal_path: str,
+    token: str,
+    max_per_second: float,
+) -> BatchResult:
+    """Render and send a sub-batch in this process (the body of the worker task)."""
+    settings = get_settings()
+    journal = Path(journal_path)
+    if not journal.is_file():
+        raise ConfigurationError(
+            f"This dispatch worker ({worker_id()}) cannot see the delivery journal "
+            f"{journal.name} of the dispatching process: fan-out workers must run on the "
+            "machine that holds VOTUM_HOME."
+        )
+    throttle = Throttle(max_per_second)
+    workers: list[_FencedWorker] = []
+    tally = _Tally()
+    try:
+        for _ in range(settings.smtp_pool_size):
+            transport = SmtpTransport(settings)
+            transport.open()
+            workers.append(_FencedWorker(settings, transport, throttle, journal, token))
+        render = functools.partial(
+            _render_with, settings=settings, delivery=delivery, sent_at=sent_at
+        )
+        _send_batch(workers, messages, render, tally)
+    finally:
+        for worker in workers:
+            worker.close()
+    return BatchResult(
+        worker=worker_id(),
+        sent_by_kind=dict(tally.sent_by_kind),
+        failed=tally.failed,
+        suppressed=tally.suppressed,
+        left_pending=tally.left_pending,
+        attempts=tally.attempts,
+        found_sent=sum(w.found_sent for w in workers),
+    )
+
+
+@task(name="send-email-batch", cache_policy=NO_CACHE, persist_result=False, retries=0)
+def send_email_batch(
+    messages: list[ClaimedMessage],
+    delivery: dict[str, str],
+    sent_at: datetime,
+    journal_path: str,
+    token: str,
+    max_per_second: float,
+) -> BatchResult:
+    """One sub-batch on a worker. No retries by Prefect: what is left goes next run."""
+    return send_sub_batch(
+        messages,
+        delivery=delivery,
+        sent_at=sent_at,
+        journal_path=journal_path,
+        token=token,
+        max_per_second=max_per_second,
+    )
+
+
+def split(batch: Sequence[ClaimedMessage], parts: int) -> list[list[ClaimedMessage]]:
+    """Contiguous sub-batches of nearly equal size (key order kept), none empty."""
+    size = -(-len(batch) // parts)
+    return [list(batch[i : i + size]) for i in range(0, len(batch), size)]
+
+
+def prefect_api_url() -> str:
+    """The Prefect API the workers must report to: the configured one, else the
+    temporary server of this process (started now if it is not running yet)."""
+    from prefect.settings import PREFECT_API_URL
+
+    url = PREFECT_API_URL.value()
+    if url:
+        return str(url)
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()
+    server.start()
+    return str(server.api_url)
+
+
+def task_runner(settings: Settings) -> AbstractContextManager[Any]:
+    """A started ``DaskTaskRunner``: on the cluster at ``VOTUM_DASK_ADDRESS``, or on a
+    local cluster of ``VOTUM_DISPATCH_WORKERS`` processes, one thread each."""
+    from prefect_dask.task_runners import DaskTaskRunner
+
+    if settings.dask_address:
+        return DaskTaskRunner(address=settings.dask_address)
+    return DaskTaskRunner(
+        cluster_kwargs={
+            "n_workers": settings.dispatch_workers,
+            "threads_per_worker": 1,
+            "processes": True,
+            "dashboard_address": None,
+            "env": {"PREFECT_API_URL": prefect_api_url()},
+        }
+    )
+
+
+def dispatch_fanned_out(
+    con: duckdb.DuckDBPyConnection,
+    journal: Journal,
+    settings: Settings,
+    *,
+    token: str,
+    kinds: Sequence[str],
+    business_day: Any,
+    tally: _Tally,
+    senders: Counter[str],
+    on_batch: Callable[[int], None] | None,
+    transport_factory: TransportFactory,
+) -> None:
+    """The coordinator's part (called by ``dispatch()`` with the warehouse open)."""
+    parts = settings.dispatch_workers
+    # A refused login stops here, before anything is claimed (the workers log in with
+    # the same settings from their own environment).
+    probe = transport_factory(settings)
+    probe.open()
+    probe.close()
+    share = settings.smtp_max_per_second / parts
+    try:
+        with task_runner(settings) as runner:
+            for kind in kinds:
+                tried: set[str] = set()
+                limit = settings.dispatch_batch_size * parts
+                while batch := claim(con, kind, limit, business_day, exclude=tried):
+                    tried.update(m.message_key for m in batch)
+                    delivery = statuses(con, digest_keys(batch)) if kind == ADVISOR_WORKLIST else {}
+                    sent_at = datetime.now(UTC)
+                    chunks = split(batch, parts)
+                    futures = [
+                        runner.submit(
+                            send_email_batch,
+                            parameters={
+                                "messages": chunk,
+                                "delivery": delivery,
+                                "sent_at": sent_at,
+                                "journal_path": str(settings.journal_path),
+                                "token": token,
+                                "max_per_second": share,
+                            },
+                        )
+                        for chunk in chunks
+                    ]
+                    problem: VotumError | None = None
+                    for chunk, future in zip(chunks, futures, strict=True):
+                        problem = _collect(future, chunk, journal, tally, senders) or problem
+                    apply_journal(con, journal)
+                    if problem is not None:
+                        raise problem
+                    if on_batch is not None:
+                        on_batch(len(batch))
+    finally:
+        apply_journal(con, journal)
+
+
+def _collect(
+    future: Any,
+    chunk: Sequence[ClaimedMessage],
+    journal: Journal,
+    tally: _Tally,
+    senders: Counter[str],
+) -> VotumError | None:
+    """Add a sub-batch's counts; a sub-batch whose worker failed is counted from the
+    journal (what it recorded) and the rest as left pending. Returns our own error if
+    the worker raised one (a setting or the mail server): the dispatch stops then."""
+    try:
+        result: BatchResult = future.result()
+    except VotumError as exc:
+        log.error("A dispatch worker stopped: %s", exc)
+        _count_from_journal(chunk, journal, tally)
+        return exc
+    except Exception as exc:  # noqa: BLE001 - a lost worker must not lose the other batches
+        log.warning(
+            "A batch of %d emails was lost with its worker (%s); what it sent is kept, "
+            "the rest stays pending for the next run.",
+            len(chunk),
+            type(exc).__name__,
+        )
+        _count_from_journal(chunk, journal, tally)
+        return None
+    tally.merge(result.tally())
+    senders[result.worker] += result.sent - result.found_sent
+    return None
+
+
+def _count_from_journal(chunk: Sequence[ClaimedMessage], journal: Journal, tally: _Tally) -> None:
+    for message in chunk:
+        tally.add(message.kind, journal.outcome_status(message.message_key) or PENDING, 0)

@@ -357,9 +357,13 @@ def dispatch(
         token = journal.begin_dispatch()
         ensure_ledger(con)
         apply_journal(con, journal)
-        if not pending_count(con, business_day, kinds):
+        pending = pending_count(con, business_day, kinds)
+        if not pending:
             return DispatchReport()
-        if settings.dispatch_workers > 1 or settings.dask_address:
+        fan_out = settings.dispatch_workers > 1 or settings.dask_address
+        # Up to one batch (an operations alert, a small day) is sent here: starting
+        # worker processes would take longer than sending it.
+        if fan_out and pending > settings.dispatch_batch_size:
             # Imported here: Dask and its cluster are needed only for the fan-out.
             from flows.notify.fanout import dispatch_fanned_out
 

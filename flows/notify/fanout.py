@@ -1,6 +1,8 @@
 """Dispatch fan-out: sending in parallel batches across worker processes (Dask through
 Prefect's ``DaskTaskRunner``), chosen by ``VOTUM_DISPATCH_WORKERS`` > 1 or
-``VOTUM_DASK_ADDRESS``; ``dispatch()`` stays the one entry point.
+``VOTUM_DASK_ADDRESS``; ``dispatch()`` stays the one entry point. When no more than one
+batch (``VOTUM_DISPATCH_BATCH_SIZE``) is pending, the dispatching process sends it
+itself: starting workers would take longer.
 
 Who does what:
 
@@ -32,11 +34,15 @@ for what is new here:
   most one per connection that was sending), again with the same Message-ID.
 
 Workers must run on the machine that holds ``VOTUM_HOME`` (the journal is a SQLite WAL
-file) with the same ``VOTUM_*`` settings. ``VOTUM_SMTP_MAX_PER_SECOND`` stays a global
-limit: each of the sub-batches of a round sends at most that rate divided by their
-number. A local cluster gets the coordinator's Prefect API URL (its temporary server if
-none is configured), so that its workers do not start their own; the workers of an
-existing cluster need ``PREFECT_API_URL`` in their environment.
+file) with the same ``VOTUM_*`` settings: a worker that sees no journal, or whose mail
+server, sender or link settings differ from the coordinator's, raises
+``ConfigurationError`` and the dispatch stops with its rows back to ``pending``. Each
+round has ``VOTUM_DISPATCH_WORKERS`` sub-batches (on an existing cluster, set it to its
+number of worker threads). ``VOTUM_SMTP_MAX_PER_SECOND`` stays a global limit: each
+sub-batch of a round sends at most that rate divided by their number. A local cluster
+gets the coordinator's Prefect API URL (its temporary server if none is configured), so
+that its workers do not start their own; the workers of an existing cluster need
+``PREFECT_API_URL`` in their environment.
 """
 
 from __future__ import annotations
@@ -150,9 +156,13 @@ def send_sub_batch(
     journal_path: str,
     token: str,
     max_per_second: float,
+    profile: dict[str, str | None] | None = None,
 ) -> BatchResult:
-    """Render and send a sub-batch in this process (the body of the worker task)."""
+    """Render and send a sub-batch in this process (the body of the worker task);
+    ``profile`` is the coordinator's :func:`sending_profile`, checked against ours."""
     settings = get_settings()
+    if profile is not None:
+        _check_profile(profile, sending_profile(settings))
     journal = Path(journal_path)
     if not journal.is_file():
         raise ConfigurationError(
@@ -194,6 +204,7 @@ def send_email_batch(
     journal_path: str,
     token: str,
     max_per_second: float,
+    profile: dict[str, str | None],
 ) -> BatchResult:
     """One sub-batch on a worker. No retries by Prefect: what is left goes next run."""
     return send_sub_batch(
@@ -203,7 +214,38 @@ def send_email_batch(
         journal_path=journal_path,
         token=token,
         max_per_second=max_per_second,
+        profile=profile,
     )
+
+
+# Where and as whom the emails go, and what their links say: a worker must agree with
+# the coordinator on all of it (the secrets are not compared; they never leave a process).
+_PROFILE_FIELDS = (
+    "smtp_host",
+    "smtp_port",
+    "smtp_security",
+    "smtp_user",
+    "mail_from",
+    "mail_from_name",
+    "bank_name",
+    "unsubscribe_url",
+    "unsubscribe_address",
+)
+
+
+def sending_profile(settings: Settings) -> dict[str, str | None]:
+    values = settings.model_dump(include=set(_PROFILE_FIELDS))
+    return {name: None if values[name] is None else str(values[name]) for name in _PROFILE_FIELDS}
+
+
+def _check_profile(expected: dict[str, str | None], own: dict[str, str | None]) -> None:
+    differing = sorted(name for name in expected if own.get(name) != expected[name])
+    if differing:
+        names = ", ".join(f"VOTUM_{name.upper()}" for name in differing)
+        raise ConfigurationError(
+            f"The dispatch worker {worker_id()} has other settings than the dispatching "
+            f"process for {names}: start the workers with the same VOTUM_* environment."
+        )
 
 
 def split(batch: Sequence[ClaimedMessage], parts: int) -> list[list[ClaimedMessage]]:
@@ -240,7 +282,14 @@ def task_runner(settings: Settings) -> AbstractContextManager[Any]:
             "threads_per_worker": 1,
             "processes": True,
             "dashboard_address": None,
-            "env": {"PREFECT_API_URL": prefect_api_url()},
+            "env": {
+                "PREFECT_API_URL": prefect_api_url(),
+                # Task runs outside a flow run (dispatch called directly) would warn once
+                # per batch that their logs cannot go to the API; they go to the console.
+                "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": os.environ.get(
+                    "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore"
+                ),
+            },
         }
     )
 
@@ -266,6 +315,7 @@ def dispatch_fanned_out(
     probe.open()
     probe.close()
     share = settings.smtp_max_per_second / parts
+    profile = sending_profile(settings)
     try:
         with task_runner(settings) as runner:
             for kind in kinds:
@@ -286,6 +336,7 @@ def dispatch_fanned_out(
                                 "journal_path": str(settings.journal_path),
                                 "token": token,
                                 "max_per_second": share,
+                                "profile": profile,
                             },
                         )
                         for chunk in chunks

@@ -18,6 +18,7 @@ from datetime import date
 import pytest
 from distributed import Client, LocalCluster
 
+from flows.errors import ConfigurationError
 from flows.notify.dispatch import DispatchReport, dispatch
 from flows.notify.journal import open_journal
 from flows.notify.ledger import CLIENT_DIGEST, upsert_planned
@@ -272,8 +273,14 @@ def test_a_killed_coordinator_then_a_rerun_sends_every_email_once(
 
     child = subprocess.Popen([sys.executable, "-c", DISPATCH], env=dict(os.environ))
     deadline = time.monotonic() + 60
-    while len(server.messages) < 40 and time.monotonic() < deadline and child.poll() is None:
-        time.sleep(0.01)
+    while not server.messages and time.monotonic() < deadline and child.poll() is None:
+        time.sleep(0.005)
+    first_seen = time.monotonic()
+    while len(server.messages) < 41 and time.monotonic() < deadline and child.poll() is None:
+        time.sleep(0.005)
+    # The throttle is global: 40 more messages at 100/s in all (50/s on each worker) take
+    # 0.4 s; a limit of 100/s on each worker would let them through in 0.2 s.
+    assert time.monotonic() - first_seen > 0.3
     os.kill(child.pid, signal.SIGKILL)
     child.wait()
     assert child.returncode == -signal.SIGKILL
@@ -298,6 +305,7 @@ def test_a_421_outage_leaves_the_emails_pending_not_lost(
 ) -> None:
     server.reset()
     monkeypatch.setenv("VOTUM_DASK_ADDRESS", cluster.scheduler_address)
+    monkeypatch.setenv("VOTUM_DISPATCH_BATCH_SIZE", "5")
     settings = get_settings()
     planned = plan_day(settings, 20)
     server.fail_next(1000, 421, "Service shutting down")  # and it hangs up each time
@@ -311,3 +319,30 @@ def test_a_421_outage_leaves_the_emails_pending_not_lost(
     again = dispatch(get_settings())
     assert again.sent == len(planned)
     assert received_ids(server.messages) == Counter(dict.fromkeys(planned, 1))
+
+
+def test_a_worker_with_other_settings_stops_the_dispatch_and_a_small_day_stays_home(
+    home: Settings,
+    cluster: LocalCluster,
+    server: RecordingSmtpServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server.reset()
+    monkeypatch.setenv("VOTUM_DASK_ADDRESS", cluster.scheduler_address)
+    monkeypatch.setenv("VOTUM_DISPATCH_BATCH_SIZE", "10")
+    # The workers were started with another sender address than this process has.
+    monkeypatch.setenv("VOTUM_MAIL_FROM", "other-sender@bank.example")
+    settings = get_settings()
+    planned = plan_day(settings, 30)
+
+    with pytest.raises(ConfigurationError, match="VOTUM_MAIL_FROM") as raised:
+        dispatch(settings)
+    assert "other-sender" not in str(raised.value)  # names the setting, not its value
+    assert server.messages == []
+    assert ledger_statuses(settings) == {"pending": len(planned)}
+
+    # Up to one batch pending: sent by this process, no worker started.
+    monkeypatch.setenv("VOTUM_DISPATCH_BATCH_SIZE", "100")
+    report = dispatch(get_settings())
+    assert (report.sent, report.senders) == (len(planned), ())
+    assert {m.mail_from for m in server.messages} == {"other-sender@bank.example"}

@@ -7,7 +7,11 @@ Three ways to send the same number of client digests:
   every call): the baseline;
 * votum's dispatch over one connection (render, build MIME, check suppression, send,
   journal each message);
-* votum's dispatch with a pool of connections.
+* votum's dispatch with a pool of connections;
+* votum's dispatch fan-out (``flows/notify/fanout.py``) over two Dask worker processes,
+  one connection each: on a cluster already running (``VOTUM_DASK_ADDRESS``; its workers
+  warm) and on the local cluster a dispatch starts itself (``VOTUM_DISPATCH_WORKERS=2``:
+  cluster start, imports and the first Prefect task runs included).
 
 Run by ``make bench``; prints a table and writes ``var/bench/dispatch-results.md``.
 """
@@ -84,9 +88,38 @@ def _reset() -> None:
 
 
 def _votum(pool: int) -> float:
-    os.environ["VOTUM_SMTP_POOL_SIZE"] = str(pool)
+    os.environ.update({"VOTUM_SMTP_POOL_SIZE": str(pool), "VOTUM_DISPATCH_WORKERS": "1"})
     _reset()
     report = dispatch(get_settings())
+    assert report.sent == MESSAGES, report
+    return report.messages_per_second
+
+
+def _votum_fanout(workers: int, *, existing_cluster: bool) -> float:
+    """Dispatch over ``workers`` Dask worker processes (a fresh cluster, or one started
+    and warmed beforehand whose address is given as VOTUM_DASK_ADDRESS)."""
+    from distributed import Client, LocalCluster
+
+    from flows.notify.fanout import prefect_api_url
+
+    os.environ.update({"VOTUM_SMTP_POOL_SIZE": "1", "VOTUM_DISPATCH_WORKERS": str(workers)})
+    os.environ.pop("VOTUM_DASK_ADDRESS", None)
+    _reset()
+    if not existing_cluster:
+        report = dispatch(get_settings())
+    else:
+        env = {"PREFECT_API_URL": prefect_api_url()}
+        with (
+            LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None, env=env)
+            as cluster,
+            Client(cluster) as client,
+        ):  # fmt: skip
+            client.run(__import__, "flows.notify.fanout")
+            os.environ["VOTUM_DASK_ADDRESS"] = cluster.scheduler_address
+            try:
+                report = dispatch(get_settings())
+            finally:
+                del os.environ["VOTUM_DASK_ADDRESS"]
     assert report.sent == MESSAGES, report
     return report.messages_per_second
 
@@ -146,12 +179,13 @@ def _measure(name: str, command: list[str]) -> list[str]:
         yag_rate = _yagmail_loop(port, min(MESSAGES, 1500))
         one = _votum(1)
         pooled = {pool: _votum(pool) for pool in (2, 4)}
+        fanned = [_votum_fanout(2, existing_cluster=warm) for warm in (True, False)]
     finally:
         sink.terminate()
         sink.wait()
     return [
         f"| {name} | {yag_rate:,.0f} | {one:,.0f} ({one / yag_rate:.1f}x) | "
-        + " | ".join(f"{r:,.0f} ({r / yag_rate:.1f}x)" for r in pooled.values())
+        + " | ".join(f"{r:,.0f} ({r / yag_rate:.1f}x)" for r in [*pooled.values(), *fanned])
         + " |"
     ]
 
@@ -162,20 +196,25 @@ def main() -> None:
         "VOTUM_HOME": str(BENCH), "VOTUM_SMTP_HOST": "127.0.0.1", "VOTUM_SMTP_SECURITY": "none",
         "VOTUM_DISPATCH_BATCH_SIZE": "1000",
     })  # fmt: skip
+    get_settings().apply_runtime_environment()  # Prefect's home under VOTUM_HOME
     _plan(MESSAGES)
     rows = [line for name, command in _sinks() for line in _measure(name, command)]
     lines = [
         f"# votum bench: dispatch of {MESSAGES:,} client digests to a local SMTP sink",
         "",
-        "| sink | yagmail `send()` loop, msg/s | votum, 1 connection | votum, pool of 2 | votum, pool of 4 |",
-        "|---|---:|---:|---:|---:|",
+        "| sink | yagmail `send()` loop, msg/s | votum, 1 connection | votum, pool of 2 | "
+        "votum, pool of 4 | votum, 2 Dask workers (running cluster) | votum, 2 Dask workers "
+        "(cluster started by the dispatch) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
         *rows,
         "",
         "(x: times the yagmail loop on the same sink.) Each votum message is rendered from its "
         "ledger payload (Jinja2, German formats, about 9 KB), built as MIME, checked against "
         "the suppression list and journalled after the server's reply; the yagmail loop "
         "(targets: >= 2x it, > 1,000/s with the pool) builds a plain two-part message and "
-        "logs in again for every message.",
+        "logs in again for every message. The Dask workers share the machine's cores with "
+        "the sink and the dispatching process; the last column includes starting the "
+        "cluster (and Prefect's temporary server where none runs).",
     ]
     report = "\n".join(lines)
     (BENCH.parent / "dispatch-results.md").write_text(report + "\n", encoding="utf-8")

@@ -1,16 +1,17 @@
-"""The scenario of the daily run and the weekly report with ``VOTUM_DBT_TARGET=postgres``:
-the same flows, switched by the setting alone, give the same emails, ledgers, marts and
-report as on the embedded DuckDB warehouse.
+"""The scenario of the daily run and the weekly report with ``VOTUM_DBT_TARGET`` set to
+``postgres`` or ``spark``: the same flows, switched by the setting alone, give the same
+emails, ledgers, marts, quality counts and report as on the embedded DuckDB warehouse.
 
-Two homes run the same generated drops through ``daily_run`` (a real Prefect server, a
-real SMTP server, real dbt builds and Great Expectations validations): one on DuckDB,
-one on a real PostgreSQL server (a database of its own). Then the weekly report of the
-first week runs in both homes.
+One home runs generated drops through ``daily_run`` and ``weekly_report`` on DuckDB (a
+real Prefect server, a real SMTP server, real dbt builds and Great Expectations
+validations); another home runs the same drops with the engine: a real PostgreSQL
+server (a database of its own) or a local Spark (dbt-spark's session).
 """
 
 from __future__ import annotations
 
 import csv
+import json
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,11 +27,10 @@ from flows.errors import ConfigurationError
 from flows.parameters import DailyRunParameters, WeeklyReportParameters
 from flows.pipeline import ReportSummary, daily_run, weekly_report
 from flows.settings import Settings, get_settings
+from flows.status import collect_status
 from flows.warehouse import open_warehouse
 from tests.engines.postgres_server import PostgresServer
 from tests.smtp_server import ReceivedMessage, RecordingSmtpServer
-
-pytestmark = pytest.mark.postgres
 
 # Wednesday 2026-03-04 to Tuesday 2026-03-10; the report of ISO week 10 (03-02 to 03-08).
 START, DAYS, CLIENTS, SEED = date(2026, 3, 4), 5, 500, 7
@@ -47,16 +47,24 @@ class EngineRun:
 
 
 @dataclass(frozen=True)
+class Scenario:
+    root: Path
+    inbox: Path
+    drop_dates: list[date]
+    smtp: RecordingSmtpServer
+    duckdb: EngineRun
+
+
+@dataclass(frozen=True)
 class Runs:
     duckdb: EngineRun
-    postgres: EngineRun
-    server: PostgresServer
-    database: str
+    engine: EngineRun
+    name: str
+    server: PostgresServer | None = None
+    database: str = ""
 
 
-def _run_everything(
-    home: Path, inbox: Path, drop_dates: list[date], smtp: RecordingSmtpServer
-) -> EngineRun:
+def _run_everything(inbox: Path, drop_dates: list[date], smtp: RecordingSmtpServer) -> EngineRun:
     smtp.reset()
     summaries = [
         summary
@@ -68,31 +76,46 @@ def _run_everything(
 
 
 @pytest.fixture(scope="module")
-def runs(
-    postgres_server: PostgresServer,
-    prefect_server: str,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Runs]:
+def scenario(prefect_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
+    """The drops, a mail server, and the reference run on DuckDB."""
     root = tmp_path_factory.mktemp("pipeline-on-engines")
     inbox = root / "inbox"
     drop_dates = list(generate_drops(inbox, START, DAYS, CLIENTS, seed=SEED).drop_dates)
-    database = postgres_server.create_database("votum_pipeline")
     with RecordingSmtpServer() as smtp, pytest.MonkeyPatch.context() as patch:
         patch.setenv("VOTUM_SMTP_HOST", smtp.host)
         patch.setenv("VOTUM_SMTP_PORT", str(smtp.port))
         patch.setenv("VOTUM_SMTP_SECURITY", "none")
         patch.setenv("VOTUM_REPORT_SUMMARY_TO", "vorstand@example.com")
         patch.chdir(root)
-
         patch.setenv("VOTUM_HOME", str(root / "duckdb"))
-        on_duckdb = _run_everything(root / "duckdb", inbox, drop_dates, smtp)
+        on_duckdb = _run_everything(inbox, drop_dates, smtp)
+        yield Scenario(root, inbox, drop_dates, smtp, on_duckdb)
 
-        for name, value in postgres_server.environment(database).items():
-            patch.setenv(name, value)
-        patch.setenv("VOTUM_DBT_TARGET", "postgres")
-        patch.setenv("VOTUM_HOME", str(root / "postgres"))
-        on_postgres = _run_everything(root / "postgres", inbox, drop_dates, smtp)
-        yield Runs(on_duckdb, on_postgres, postgres_server, database)
+
+@pytest.fixture(
+    scope="module",
+    params=[
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("spark", marks=pytest.mark.spark),
+    ],
+)
+def runs(request: pytest.FixtureRequest, scenario: Scenario) -> Iterator[Runs]:
+    """The same drops in a home of their own, with VOTUM_DBT_TARGET set to the engine."""
+    engine = str(request.param)
+    with pytest.MonkeyPatch.context() as patch:
+        server: PostgresServer | None = None
+        database = ""
+        if engine == "postgres":
+            server = request.getfixturevalue("postgres_server")
+            database = server.create_database("votum_pipeline")
+            for name, value in server.environment(database).items():
+                patch.setenv(name, value)
+        else:
+            patch.setenv("SPARK_LOCAL_IP", "127.0.0.1")
+        patch.setenv("VOTUM_DBT_TARGET", engine)
+        patch.setenv("VOTUM_HOME", str(scenario.root / engine))
+        on_engine = _run_everything(scenario.inbox, scenario.drop_dates, scenario.smtp)
+        yield Runs(scenario.duckdb, on_engine, engine, server, database)
 
 
 def _rows(settings: Settings, query: str) -> list[tuple[object, ...]]:
@@ -100,22 +123,32 @@ def _rows(settings: Settings, query: str) -> list[tuple[object, ...]]:
         return sorted(con.execute(query).fetchall(), key=repr)
 
 
-def test_the_postgres_home_built_its_marts_on_postgres(runs: Runs) -> None:
-    """Not a second DuckDB build: the marts are on the server, the run ledger has the
+def _rows_on_engine(runs: Runs, query: str) -> list[tuple[object, ...]]:
+    if runs.server is not None:
+        with runs.server.connect(runs.database) as connection, connection.cursor() as cursor:
+            cursor.execute(query.format(marts="public"))
+            return [tuple(row) for row in cursor.fetchall()]
+    from flows.engines.spark import spark_session
+
+    spark = spark_session(runs.engine.settings)
+    marts = runs.engine.settings.spark_schema
+    return [tuple(row) for row in spark.sql(query.format(marts=marts)).collect()]
+
+
+def test_the_engine_home_built_its_marts_on_the_engine(runs: Runs) -> None:
+    """Not a second DuckDB build: the marts are on the engine, the run ledger has the
     mirror stage, and the DuckDB file holds no dbt staging views."""
-    with runs.server.connect(runs.database) as connection, connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM public.fct_client_rating_changes")
-        on_server = cursor.fetchone()[0]
-    mirrored = _rows(runs.postgres.settings, "SELECT count(*) FROM main.fct_client_rating_changes")
-    assert on_server == mirrored[0][0] > 0
+    on_engine = _rows_on_engine(runs, "SELECT count(*) FROM {marts}.fct_client_rating_changes")
+    mirrored = _rows(runs.engine.settings, "SELECT count(*) FROM main.fct_client_rating_changes")
+    assert on_engine[0][0] == mirrored[0][0] > 0
     stages = _rows(
-        runs.postgres.settings,
+        runs.engine.settings,
         "SELECT stage_seconds FROM ops.run_ledger WHERE flow = 'daily-run'",
     )
     assert all("mirror_marts" in str(row[0]) for row in stages)
-    assert len(stages) == len(runs.postgres.summaries)
+    assert len(stages) == len(runs.engine.summaries)
     no_staging = _rows(
-        runs.postgres.settings,
+        runs.engine.settings,
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'staging'",
     )
     assert no_staging == [(0,)]
@@ -141,7 +174,7 @@ def test_every_day_has_the_same_summary_on_both_engines(runs: Runs) -> None:
         )
 
     duck = [figures(s) for s in runs.duckdb.summaries]
-    assert duck == [figures(s) for s in runs.postgres.summaries]
+    assert duck == [figures(s) for s in runs.engine.summaries]
     assert len(duck) == DAYS
     assert sum(s.changes for s in runs.duckdb.summaries) > 0
     assert sum(s.digests_sent for s in runs.duckdb.summaries) > 0
@@ -160,7 +193,7 @@ def test_the_same_emails_reach_the_same_people(runs: Runs) -> None:
         )
 
     on_duckdb = mails(runs.duckdb)
-    assert on_duckdb == mails(runs.postgres)
+    assert on_duckdb == mails(runs.engine)
     kinds = Counter(kind for kind, *_ in on_duckdb.elements())
     assert kinds["client_digest"] > 0 and kinds["advisor_worklist"] > 0
     assert kinds["adoption_report"] > 0 and kinds["adoption_summary"] == 1
@@ -180,7 +213,7 @@ def test_the_delivery_ledgers_are_equal(runs: Runs) -> None:
         "FROM ops.delivery_ledger"
     )
     on_duckdb = _rows(runs.duckdb.settings, query)
-    assert on_duckdb == _rows(runs.postgres.settings, query)
+    assert on_duckdb == _rows(runs.engine.settings, query)
     assert len(on_duckdb) == len(runs.duckdb.messages)
 
 
@@ -189,7 +222,7 @@ def test_the_mirrored_marts_equal_duckdbs_row_for_row(runs: Runs, table: str) ->
     query = f"SELECT * FROM main.{table}"
     on_duckdb = _rows(runs.duckdb.settings, query)
     assert on_duckdb, f"{table} is empty: the comparison would prove nothing"
-    assert _normalised(on_duckdb) == _normalised(_rows(runs.postgres.settings, query))
+    assert _normalised(on_duckdb) == _normalised(_rows(runs.engine.settings, query))
 
 
 def _normalised(rows: list[tuple[object, ...]]) -> list[tuple[object, ...]]:
@@ -203,17 +236,17 @@ def _normalised(rows: list[tuple[object, ...]]) -> list[tuple[object, ...]]:
 def test_the_quality_gates_counted_the_same(runs: Runs) -> None:
     query = "SELECT run_date, suite, rule, unexpected, passed FROM ops.quality_results"
     on_duckdb = _rows(runs.duckdb.settings, query)
-    assert on_duckdb == _rows(runs.postgres.settings, query)
+    assert on_duckdb == _rows(runs.engine.settings, query)
     suites = {row[1] for row in on_duckdb}
     assert any(s.startswith("raw_") for s in suites) and any(s.startswith("mart") for s in suites)
 
 
 def test_the_weekly_report_is_the_same(runs: Runs) -> None:
-    assert runs.duckdb.report.branches == runs.postgres.report.branches > 0
+    assert runs.duckdb.report.branches == runs.engine.report.branches > 0
     duck_files = sorted(runs.duckdb.report.folder.rglob("*.csv"))
     assert duck_files
     for path in duck_files:
-        twin = runs.postgres.report.folder / path.relative_to(runs.duckdb.report.folder)
+        twin = runs.engine.report.folder / path.relative_to(runs.duckdb.report.folder)
         assert _csv(path) == _csv(twin), path.name
 
 
@@ -222,9 +255,20 @@ def _csv(path: Path) -> list[list[str]]:
         return list(csv.reader(stream, delimiter=";"))
 
 
+@pytest.mark.postgres
 def test_an_unknown_target_is_refused_with_the_known_ones(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("VOTUM_DBT_TARGET", "oracle")
     with pytest.raises(ConfigurationError, match="duckdb, postgres, spark"):
         checked_target(get_settings())
+
+
+def test_status_names_the_engine_without_the_password(runs: Runs) -> None:
+    status = collect_status(runs.engine.settings)
+    assert status.engine.startswith(f"{runs.name} ")
+    if runs.server is not None:
+        assert f"/{runs.database} (marts in schema public)" in status.engine
+        assert runs.server.password not in json.dumps(status.as_json())
+    assert [r.outcome for r in status.runs].count("succeeded") == DAYS + 1
+    assert collect_status(runs.duckdb.settings).engine.startswith("duckdb ")

@@ -102,6 +102,17 @@ class Settings(BaseSettings):
     pg_schema: str = Field(
         default="public", description="Schema of the public marts on PostgreSQL."
     )
+    # The Spark warehouse of VOTUM_DBT_TARGET=spark (flows/engines/spark.py): dbt-spark's
+    # `session` method, a Spark inside this process; its tables (Parquet) and its Derby
+    # metastore live under VOTUM_HOME/spark. dbt reads them from DBT_VOTUM_SPARK_*.
+    spark_schema: str = Field(
+        default="votum", description="Schema (database) of the public marts on Spark."
+    )
+    spark_master: str = Field(default="local[2]", description="Spark master URL.")
+    spark_driver_memory: str = Field(default="2g", description="Memory of the Spark driver.")
+    spark_shuffle_partitions: int = Field(
+        default=4, ge=1, description="Partitions of a Spark shuffle (joins, aggregations)."
+    )
 
     max_quarantine_share: float = Field(
         default=0.05,
@@ -171,6 +182,11 @@ class Settings(BaseSettings):
     @property
     def dbt_log_path(self) -> Path:
         return self.home_dir / "dbt" / "logs"
+
+    @property
+    def spark_dir(self) -> Path:
+        """Spark's tables (``warehouse/``), its Derby metastore and scratch space."""
+        return self.home_dir / "spark"
 
     def ensure_home(self) -> Path:
         self.home_dir.mkdir(parents=True, exist_ok=True)

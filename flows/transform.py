@@ -77,6 +77,18 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
                 password.get_secret_value() if password is not None else ""
             ),
         }
+    if settings.dbt_target == "spark":
+        # dbt-spark's `session` method starts Spark inside this process: its tables, its
+        # Derby metastore and its scratch space under VOTUM_HOME/spark (never the working
+        # directory), and it listens on the loopback interface only.
+        environment |= {
+            "DBT_VOTUM_SPARK_SCHEMA": settings.spark_schema,
+            "DBT_VOTUM_SPARK_MASTER": settings.spark_master,
+            "DBT_VOTUM_SPARK_DRIVER_MEMORY": settings.spark_driver_memory,
+            "DBT_VOTUM_SPARK_SHUFFLE_PARTITIONS": str(settings.spark_shuffle_partitions),
+            "DBT_VOTUM_SPARK_DIR": str(settings.spark_dir),
+            "SPARK_LOCAL_IP": os.environ.get("SPARK_LOCAL_IP", "127.0.0.1"),
+        }
     return environment
 
 

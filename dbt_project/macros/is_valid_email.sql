@@ -20,6 +20,12 @@
     coalesce({{ expression }} ~ '{{ email_pattern() }}', false)
 {%- endmacro %}
 
+{#
+    Spark: a backslash in a string literal is an escape character (so '\.' must be
+    written '\\.', or it would match any character), and Java's `$` also matches before
+    a final line break, where RE2 and PostgreSQL do not: `\z` is the very end.
+#}
 {% macro spark__is_valid_email(expression) -%}
-    coalesce({{ expression }} rlike '{{ email_pattern() }}', false)
+    {%- set pattern = email_pattern()[:-1] ~ '\\z' -%}
+    coalesce({{ expression }} rlike '{{ pattern | replace('\\', '\\\\') }}', false)
 {%- endmacro %}

@@ -84,6 +84,49 @@
     )
 {%- endmacro %}
 
+{#
+    Spark: try_cast reads ISO text and try_to_timestamp the German formats (both give
+    null instead of failing, also under ANSI mode, Spark 4's default). Where Spark reads
+    differently from DuckDB, the text is evened out first: a trailing Z, UTC or numeric
+    offset is cut off (Spark would convert it to the session's time zone; DuckDB ignores
+    it; only after a time, as '2026-01-05' ends in what looks like an offset), '/' as a
+    date separator becomes '-', 'T ' or several blanks before the time one blank. Spark
+    also reads an hour without minutes and refuses 24:00:00, so ISO text must have hours
+    and minutes, and 24:00 is built as the next midnight. Day, month and hour may have
+    one digit, as DuckDB's strptime allows.
+#}
+{% macro spark__parse_timestamp(expression) -%}
+    {%- set iso -%}
+        regexp_replace(
+            regexp_replace(
+                regexp_replace(
+                    trim({{ expression }}),
+                    '(\\d{1,2}:\\d{1,2}(:\\d{1,2}(\\.\\d*)?)?)\\s*(Z|UTC|[+-]\\d{2}(:?\\d{2}){0,2})$',
+                    '$1'
+                ),
+                '^(\\d{4})/(\\d{1,2})/(\\d{1,2})',
+                '$1-$2-$3'
+            ),
+            '^(\\d{4}-\\d{1,2}-\\d{1,2})(T *| +)',
+            '$1 '
+        )
+    {%- endset -%}
+    case
+        when {{ iso }} rlike '^\\d{4}-\\d{1,2}-\\d{1,2} 24:00(:00(\\.0*)?)?$'
+            then cast(
+                date_add(try_cast(regexp_extract({{ iso }}, '^(\\d{4}-\\d{1,2}-\\d{1,2})', 1) as date), 1)
+                as timestamp
+            )
+        when {{ iso }} rlike '^\\d{4}-\\d{1,2}-\\d{1,2}( \\d{1,2}:\\d{1,2}(:\\d{1,2}(\\.\\d*)?)?)?$'
+            then try_cast({{ iso }} as timestamp)
+        else coalesce(
+            try_to_timestamp(trim({{ expression }}), 'd.M.yyyy H:m:s'),
+            try_to_timestamp(trim({{ expression }}), 'd.M.yyyy H:m'),
+            try_to_timestamp(trim({{ expression }}), 'd.M.yyyy')
+        )
+    end
+{%- endmacro %}
+
 {% macro parse_date(expression) -%}
     cast({{ parse_timestamp(expression) }} as date)
 {%- endmacro %}

@@ -2,6 +2,7 @@
     config(
         materialized='incremental',
         incremental_strategy='append',
+        partition_by=day_partition('drop_date'),
         on_schema_change='append_new_columns',
         pre_hook="{{ delete_run_day('drop_date') }}",
     )

@@ -202,11 +202,13 @@ final as (
             when first_contacts.first_contact_at is not null and worklists.worklist_sent_at is not null
                 then greatest(
                     0.0,
-                    {{ dbt.datediff(
+                    -- An 8-byte float before dividing: Spark divides an integer by a
+                    -- decimal literal as a decimal of 6 places.
+                    cast({{ dbt.datediff(
                         'worklist_reference.sent_or_day_start',
                         'first_contacts.first_contact_at',
                         'second',
-                    ) }}
+                    ) }} as {{ type_double() }})
                     / 3600.0
                 )
         end as hours_to_contact,

@@ -1,6 +1,6 @@
 {{
     config(
-        materialized='incremental',
+        materialized=key_replacing_materialization(),
         incremental_strategy='delete+insert',
         unique_key='client_id',
         on_schema_change='append_new_columns',

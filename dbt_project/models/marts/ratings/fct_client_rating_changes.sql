@@ -2,6 +2,7 @@
     config(
         materialized='incremental',
         incremental_strategy='append',
+        partition_by=day_partition('business_day'),
         on_schema_change='append_new_columns',
         contract={'enforced': true},
         pre_hook="{{ delete_run_day('business_day') }}",

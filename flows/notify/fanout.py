@@ -56,7 +56,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -301,7 +301,7 @@ def dispatch_fanned_out(
     *,
     token: str,
     kinds: Sequence[str],
-    business_day: Any,
+    business_day: date | None,
     tally: _Tally,
     senders: Counter[str],
     on_batch: Callable[[int], None] | None,
@@ -318,6 +318,7 @@ def dispatch_fanned_out(
     profile = sending_profile(settings)
     try:
         with task_runner(settings) as runner:
+            _connect(runner, settings)
             for kind in kinds:
                 tried: set[str] = set()
                 limit = settings.dispatch_batch_size * parts
@@ -351,6 +352,18 @@ def dispatch_fanned_out(
                         on_batch(len(batch))
     finally:
         apply_journal(con, journal)
+
+
+def _connect(runner: Any, settings: Settings) -> None:
+    """Start the local cluster, or reach the existing one, before anything is claimed."""
+    try:
+        runner.client  # noqa: B018 - the client (and a local cluster) is made on first use
+    except (OSError, TimeoutError) as exc:
+        where = f"the Dask scheduler at VOTUM_DASK_ADDRESS={settings.dask_address}"
+        raise ConfigurationError(
+            f"Cannot reach {where if settings.dask_address else 'a local Dask cluster'} "
+            f"for the dispatch fan-out: {type(exc).__name__}: {exc}"
+        ) from None
 
 
 def _collect(

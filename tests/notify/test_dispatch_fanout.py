@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import date
 
+import dask
 import pytest
 from distributed import Client, LocalCluster
 
@@ -149,7 +150,7 @@ def cluster(worker_env: dict[str, str]) -> Iterator[LocalCluster]:
         LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
         ) as local,
-        Client(local) as client,
+        Client(local, set_as_default=False) as client,
     ):
         client.run(__import__, "flows.notify.fanout")  # warm: imports take seconds
         yield local
@@ -165,7 +166,7 @@ def home(
 
 
 def worker_pids(local: LocalCluster) -> list[int]:
-    with Client(local) as client:
+    with Client(local, set_as_default=False) as client:
         client.wait_for_workers(2, timeout=60)
         return sorted(client.run(os.getpid).values())
 
@@ -346,3 +347,20 @@ def test_a_worker_with_other_settings_stops_the_dispatch_and_a_small_day_stays_h
     report = dispatch(get_settings())
     assert (report.sent, report.senders) == (len(planned), ())
     assert {m.mail_from for m in server.messages} == {"other-sender@bank.example"}
+
+
+def test_an_unreachable_cluster_stops_before_anything_is_claimed(
+    home: Settings, server: RecordingSmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.reset()
+    monkeypatch.setenv("VOTUM_DASK_ADDRESS", "tcp://127.0.0.1:1")
+    monkeypatch.setenv("VOTUM_DISPATCH_BATCH_SIZE", "2")
+    settings = get_settings()
+    planned = plan_day(settings, 10)
+    with (
+        dask.config.set({"distributed.comm.timeouts.connect": "1s"}),
+        pytest.raises(ConfigurationError, match=r"VOTUM_DASK_ADDRESS=tcp://127\.0\.0\.1:1"),
+    ):
+        dispatch(settings)
+    assert server.messages == []
+    assert ledger_statuses(settings) == {"pending": len(planned)}

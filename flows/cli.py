@@ -130,6 +130,7 @@ def _command_status(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps(status.as_json(), ensure_ascii=False))
         return 0
+    console.print(f"[bold]Marts built on:[/] {status.engine}")
     if status.running:
         console.print(f"[bold]Running now:[/] {status.running}")
     if status.warehouse_busy:

@@ -58,8 +58,21 @@ class ScheduledRun:
     note: str | None = None
 
 
+def warehouse_engine(settings: Settings) -> str:
+    """Where dbt builds the marts (VOTUM_DBT_TARGET), with no password."""
+    if settings.dbt_target == "postgres":
+        return (
+            f"postgres {settings.pg_user}@{settings.pg_host}:{settings.pg_port}/"
+            f"{settings.pg_database} (marts in schema {settings.pg_schema})"
+        )
+    if settings.dbt_target == "spark":
+        return f"spark {settings.spark_master} (marts in database {settings.spark_schema})"
+    return f"duckdb {settings.warehouse_path}"
+
+
 @dataclass
 class Status:
+    engine: str = ""
     running: str | None = None
     warehouse_busy: bool = False
     runs: list[RunRow] = field(default_factory=list)
@@ -155,7 +168,7 @@ def scheduled_runs(
 
 
 def collect_status(settings: Settings, *, runs: int = 10) -> Status:
-    status = Status()
+    status = Status(engine=warehouse_engine(settings))
     holder = current_holder(settings.run_lock_path)
     if holder is not None:
         # Not even a read-only look: DuckDB would refuse the running process its next

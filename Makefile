@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 CONSTRAINTS := requirements/constraints.txt
 
-.PHONY: install demo test test-engines test-all lint format bench clean lock
+.PHONY: install demo test test-engines test-all lint format bench bench-engines clean lock
 
 install: $(STAMP)
 
@@ -22,11 +22,11 @@ demo: install
 
 ## make test: the representative test suite on DuckDB (scale tests are marked slow)
 test: install
-	$(BIN)/python -m pytest -m "not slow and not postgres" -q -n auto --maxprocesses 4 --dist loadfile
+	$(BIN)/python -m pytest -m "not slow and not postgres and not spark" -q -n auto --maxprocesses 4 --dist loadfile
 
 ## make test-engines: the same dbt project on a real PostgreSQL server (about a minute)
 test-engines: install
-	$(BIN)/python -m pytest -m "postgres" -q
+	$(BIN)/python -m pytest -m "postgres or spark" -q
 
 ## make test-all: everything, scale tests included
 test-all: install
@@ -48,6 +48,10 @@ bench: install
 	$(BIN)/python -m benchmarks.bench_daily_run
 	$(BIN)/python -m benchmarks.bench_quality
 	$(BIN)/python -m benchmarks.bench_dispatch
+
+## make bench-engines: the same daily runs on DuckDB, PostgreSQL and Spark (README)
+bench-engines: install
+	$(BIN)/python -m benchmarks.bench_engines
 
 ## make lock: re-resolve and pin the full dependency set
 lock:

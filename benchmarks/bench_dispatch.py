@@ -110,7 +110,7 @@ def _votum_fanout(workers: int, *, existing_cluster: bool) -> float:
     else:
         env = {"PREFECT_API_URL": prefect_api_url()}
         with (
-            LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None, env=env)
+            LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address="127.0.0.1:0", env=env)
             as cluster,
             Client(cluster) as client,
         ):  # fmt: skip

@@ -274,6 +274,9 @@ def task_runner(settings: Settings) -> AbstractContextManager[Any]:
     local cluster of ``VOTUM_DISPATCH_WORKERS`` processes, one thread each."""
     from prefect_dask.task_runners import DaskTaskRunner
 
+    # Dask's INFO lines (workers and clients coming and going) would fill votum's log.
+    logging.getLogger("distributed").setLevel(logging.WARNING)
+
     if settings.dask_address:
         return DaskTaskRunner(address=settings.dask_address)
     return DaskTaskRunner(
@@ -281,7 +284,11 @@ def task_runner(settings: Settings) -> AbstractContextManager[Any]:
             "n_workers": settings.dispatch_workers,
             "threads_per_worker": 1,
             "processes": True,
-            "dashboard_address": None,
+            # Loopback only (Dask's connections are not authenticated), and the
+            # scheduler's HTTP endpoint on a free port, not 8787 (it starts even
+            # without a dashboard).
+            "host": "127.0.0.1",
+            "dashboard_address": "127.0.0.1:0",
             "env": {
                 "PREFECT_API_URL": prefect_api_url(),
                 # Task runs outside a flow run (dispatch called directly) would warn once

@@ -148,7 +148,7 @@ def cluster(worker_env: dict[str, str]) -> Iterator[LocalCluster]:
     """An existing cluster (VOTUM_DASK_ADDRESS): two worker processes, one thread each."""
     with (
         LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0"
         ) as local,
         Client(local, set_as_default=False) as client,
     ):

@@ -26,6 +26,7 @@ from flows.errors import DropError, VotumError
 from flows.ingest.drop_files import DROP_FILES_BY_NAME
 from flows.ingest.loader import DropLoad, inspect_drop, typed_rows_sql, unload_drop
 from flows.quality.gx_project import (
+    DATASOURCE,
     EXPECTATIONS_DIR,
     MART_CHECKPOINT,
     RAW_CHECKPOINT,
@@ -88,14 +89,21 @@ def _error_message(info: Any) -> str | None:
 
 
 def run_checkpoint(
-    settings: Settings, name: str, project_dir: Path = EXPECTATIONS_DIR
+    settings: Settings,
+    name: str,
+    project_dir: Path = EXPECTATIONS_DIR,
+    *,
+    batch_parameters: dict[str, Any] | None = None,
+    datasource: str = DATASOURCE,
 ) -> list[RuleOutcome]:
-    """Run a checkpoint and read back, per rule, how many rows broke it."""
+    """Run a checkpoint and read back, per rule, how many rows broke it.
+    ``batch_parameters`` and ``datasource``: for a checkpoint on another data source
+    (the Spark DataFrame of :mod:`flows.engines.spark`)."""
     context = open_context(settings, project_dir)
     try:
-        result = context.checkpoints.get(name).run()
+        result = context.checkpoints.get(name).run(batch_parameters=batch_parameters)
     finally:
-        release_engine(context)
+        release_engine(context, datasource)
     # The pages of this run's results, and the index (the site grows run by run).
     context.build_data_docs(resource_identifiers=list(result.run_results))
     outcomes, problems = [], []

@@ -24,6 +24,7 @@ from flows.settings import PROJECT_ROOT, Settings
 
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 DATASOURCE = "warehouse"
+SPARK_DATASOURCE = "spark_warehouse"  # only in the Spark copy of the project
 RAW_CHECKPOINT = "raw_drop"
 MART_CHECKPOINT = "marts"
 MART_SUITE = "mart_client_rating_changes"
@@ -145,6 +146,38 @@ def build_project(context: Any, marts_schema: str = "main") -> None:
         )
 
 
+def build_spark_project(context: Any, marts_schema: str) -> str:
+    """Point the mart checkpoint of a copy of the project at a Spark data source
+    (:mod:`flows.engines.spark`): the same rules, with the marts in ``marts_schema``,
+    validated on a Spark DataFrame that the caller passes at run time as the batch
+    parameter ``dataframe``. Returns the query whose rows that DataFrame must hold (the
+    day's rows of the change-by-client mart)."""
+    import great_expectations as gx
+
+    datasource = context.data_sources.add_or_update_spark(SPARK_DATASOURCE)
+    asset = next((a for a in datasource.assets if a.name == MART_SUITE), None)
+    if asset is None:
+        asset = datasource.add_dataframe_asset(MART_SUITE)
+        batch = asset.add_batch_definition_whole_dataframe(BATCH)
+    else:
+        batch = asset.get_batch_definition(BATCH)
+    rules = [r for r in MART_RULES if r.suite == MART_SUITE]
+    suite = context.suites.add_or_update(
+        gx.ExpectationSuite(
+            name=MART_SUITE, expectations=[_expectation(r, marts_schema) for r in rules]
+        )
+    )
+    definition = context.validation_definitions.add_or_update(
+        gx.ValidationDefinition(name=MART_SUITE, data=batch, suite=suite)
+    )
+    context.checkpoints.add_or_update(
+        gx.Checkpoint(
+            name=MART_CHECKPOINT, validation_definitions=[definition], result_format=RESULT_FORMAT
+        )
+    )
+    return _asset_queries(marts_schema)[MART_SUITE]
+
+
 def write_project(settings: Settings, project_dir: Path = EXPECTATIONS_DIR) -> Path:
     """(Re)write the committed project files from the rules."""
     context = open_context(settings, project_dir)
@@ -152,11 +185,13 @@ def write_project(settings: Settings, project_dir: Path = EXPECTATIONS_DIR) -> P
     return project_dir / "gx"
 
 
-def release_engine(context: Any) -> None:
+def release_engine(context: Any, datasource_name: str = DATASOURCE) -> None:
     """Close GE's connection to the warehouse (a DuckDB file admits one writing process;
-    dbt comes next)."""
-    datasource = context.data_sources.get(DATASOURCE)
+    dbt comes next). Spark's session stays: it belongs to the process."""
+    datasource = context.data_sources.get(datasource_name)
     engine = datasource.get_execution_engine()
+    if not hasattr(engine, "engine"):  # Spark: no SQLAlchemy engine to dispose of
+        return
     if getattr(engine, "_connection", None) is not None:
         engine._connection.close()
         engine._connection = None

@@ -42,7 +42,9 @@ number of worker threads). ``VOTUM_SMTP_MAX_PER_SECOND`` stays a global limit: e
 sub-batch of a round sends at most that rate divided by their number. A local cluster
 gets the coordinator's Prefect API URL (its temporary server if none is configured), so
 that its workers do not start their own; the workers of an existing cluster need
-``PREFECT_API_URL`` in their environment.
+``PREFECT_API_URL`` in their environment. (Where the dispatching process already has a
+default Dask client, e.g. inside a Dask worker, Prefect's runner uses that client's
+cluster instead.)
 """
 
 from __future__ import annotations

@@ -201,15 +201,18 @@ def _duckdb_columns(con: duckdb.DuckDBPyConnection, table: SourceTable) -> list[
     return columns
 
 
-def _postgres_columns(cursor: Any, table: SourceTable) -> list[tuple[str, str]]:
+def _postgres_columns(
+    cursor: Any, table: SourceTable, *, tables_only: bool = True
+) -> list[tuple[str, str]]:
+    """Name and type of each column of a table (or, not ``tables_only``, of a view)."""
     cursor.execute(
         "SELECT a.attname, format_type(a.atttypid, a.atttypmod) "
         "FROM pg_attribute AS a "
         "JOIN pg_class AS c ON c.oid = a.attrelid "
         "JOIN pg_namespace AS n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = %s AND c.relname = %s AND c.relkind = 'r' "
+        "WHERE n.nspname = %s AND c.relname = %s AND (c.relkind = 'r' OR NOT %s) "
         "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
-        (table.schema, table.name),
+        (table.schema, table.name, tables_only),
     )
     return [(str(name), str(type_)) for name, type_ in cursor.fetchall()]
 
@@ -505,19 +508,6 @@ def built_relations(settings: Settings, schemas: Sequence[str]) -> list[SourceTa
     return sorted(relations, key=lambda t: (t.schema, t.name))
 
 
-def _relation_columns(cursor: Any, table: SourceTable) -> list[tuple[str, str]]:
-    cursor.execute(
-        "SELECT a.attname, format_type(a.atttypid, a.atttypmod) "
-        "FROM pg_attribute AS a "
-        "JOIN pg_class AS c ON c.oid = a.attrelid "
-        "JOIN pg_namespace AS n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = %s AND c.relname = %s "
-        "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
-        (table.schema, table.name),
-    )
-    return [(str(name), str(type_)) for name, type_ in cursor.fetchall()]
-
-
 def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -579,7 +569,7 @@ def mirror_marts(settings: Settings, *, duckdb_path: Path | None = None) -> Copy
         with pg, pg.cursor() as cursor:
             schemas = (pg_settings.pg_schema, *MIRRORED_SCHEMAS)
             for relation in built_relations(pg_settings, schemas):
-                columns = _relation_columns(cursor, relation)
+                columns = _postgres_columns(cursor, relation, tables_only=False)
                 csv_path = Path(tmp) / f"{relation.schema}.{relation.name}.csv"
                 select = ", ".join(_quoted(name) for name, _ in columns)
                 statement = sql.SQL("COPY (SELECT {} FROM {}) TO STDOUT WITH (FORMAT csv)").format(

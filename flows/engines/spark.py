@@ -119,7 +119,8 @@ def spark_session(settings: Settings) -> SparkSession:
         if Path(in_use).resolve() != Path(config["spark.sql.warehouse.dir"]):
             raise ConfigurationError(
                 f"This process already runs a Spark session with the warehouse {in_use}; "
-                f"VOTUM_HOME {settings.home_dir} needs its own process."
+                f"VOTUM_HOME {settings.home_dir} needs its own process (or "
+                "stop_spark_session() first)."
             )
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     settings.spark_dir.mkdir(parents=True, exist_ok=True)
@@ -139,6 +140,17 @@ def spark_session(settings: Settings) -> SparkSession:
     # pyspark logs every failing statement with its Java stack trace; dbt reports it.
     logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
     return session
+
+
+def stop_spark_session() -> None:
+    """Stop this process's Spark session, if one runs; a session for another
+    ``VOTUM_HOME`` can start afterwards in the same process (tests do this). Only
+    Derby's log stays where the first session put it (a JVM option)."""
+    from pyspark.sql import SparkSession
+
+    running = SparkSession._instantiatedSession
+    if running is not None:
+        running.stop()
 
 
 def _quoted(name: str) -> str:
@@ -182,11 +194,12 @@ def _register(spark: SparkSession, table: SourceTable, folder: Path) -> None:
 
 
 def publish_raw_layer(
-    settings: Settings, run_date: date, *, duckdb_path: Path | None = None
+    settings: Settings, run_date: date | None, *, duckdb_path: Path | None = None
 ) -> CopySummary:
     """Replace the dbt sources on Spark with the DuckDB warehouse's (``duckdb_path``,
     default ``settings.warehouse_path``, read only); ``raw.run_context`` names
-    ``run_date`` and ``VOTUM_SLA_BUSINESS_DAYS``. Of ``ops.delivery_ledger`` only the
+    ``run_date`` and ``VOTUM_SLA_BUSINESS_DAYS`` (without ``run_date``: DuckDB's, as the
+    last run left it, for the weekly report's build). Of ``ops.delivery_ledger`` only the
     columns dbt reads leave DuckDB (no payloads, no addresses).
 
     Each table is written to a new folder ``VOTUM_HOME/spark/raw/<schema>/<table>/<n>``
@@ -206,7 +219,7 @@ def publish_raw_layer(
             spark.sql(f"CREATE DATABASE IF NOT EXISTS {_quoted(schema)}")
         for table in tables:
             folder = root / table.schema / table.name / version
-            if (table.schema, table.name) == ("raw", "run_context"):
+            if (table.schema, table.name) == ("raw", "run_context") and run_date is not None:
                 select = (
                     f"SELECT DATE '{run_date.isoformat()}' AS run_date, "
                     f"CAST({int(settings.sla_business_days)} AS INTEGER) AS sla_business_days"
@@ -314,14 +327,37 @@ def _naive_timestamps(frame: DataFrame) -> DataFrame:
     )
 
 
+def _declared_columns(settings: Settings) -> dict[tuple[str, str], list[str]]:
+    """The columns each model declares in its YAML (all of them, in contract order, for
+    the public marts), from the last build's ``manifest.json``."""
+    path = settings.dbt_target_path / "manifest.json"
+    if not path.exists():
+        return {}
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    return {
+        (str(node["schema"]), str(node.get("alias") or node["name"])): list(node["columns"])
+        for node in manifest["nodes"].values()
+        if node["resource_type"] in ("model", "seed") and node.get("columns")
+    }
+
+
+def _column_order(declared: list[str], existing: list[str], built: list[str]) -> list[str]:
+    """The order of the model's declared columns when they are all of them; else that
+    of the DuckDB table being replaced when it has the same columns; else Spark's (which
+    puts partition columns last)."""
+    for order in (declared, existing):
+        if sorted(order) == sorted(built):
+            return order
+    return built
+
+
 def mirror_marts(settings: Settings) -> CopySummary:
     """Every relation (table or view) dbt built on Spark in the marts' schema
     (``VOTUM_SPARK_SCHEMA``), ``intermediate`` and ``reference`` becomes a table of the
     same name in the DuckDB warehouse (``settings.warehouse_path``): the marts' schema
     maps to DuckDB's ``main``, the others keep their names. What is there is replaced
-    (a same-named view is dropped first), in one DuckDB transaction. Columns keep the
-    order of an existing DuckDB table with the same columns (Spark puts partition
-    columns last)."""
+    (a same-named view is dropped first), in one DuckDB transaction. Columns come in the
+    model's declared (contract) order: Spark puts partition columns last."""
     started = time.perf_counter()
     spark_settings = on_spark(settings)
     spark = spark_session(spark_settings)
@@ -333,6 +369,7 @@ def mirror_marts(settings: Settings) -> CopySummary:
             "first (python -m flows.engines.spark --date YYYY-MM-DD)."
         )
     rows: dict[str, int] = {}
+    declared = _declared_columns(spark_settings)
     with tempfile.TemporaryDirectory(prefix="mirror-", dir=spark_settings.spark_dir) as tmp:
         folders: dict[tuple[str, str], Path] = {}
         for schema, name in relations:
@@ -354,7 +391,7 @@ def mirror_marts(settings: Settings) -> CopySummary:
                             f"SELECT column_name FROM (DESCRIBE SELECT * FROM {source})"
                         ).fetchall()
                     ]
-                    order = existing if sorted(existing) == sorted(spark_columns) else spark_columns
+                    order = _column_order(declared.get((schema, name), []), existing, spark_columns)
                     select = ", ".join('"' + c.replace('"', '""') + '"' for c in order)
                     qualified = f'"{target}"."{name}"'
                     if kind == "VIEW":

@@ -30,6 +30,7 @@ from flows.engines.spark import (
     on_spark,
     publish_raw_layer,
     spark_session,
+    stop_spark_session,
 )
 from flows.errors import ConfigurationError
 from flows.quality.gates import run_checkpoint
@@ -66,6 +67,7 @@ class Built:
 def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         pytest.skip("Spark needs Java 17 (no java on PATH, no JAVA_HOME)")
+    stop_spark_session()  # one session per process: another module's home may run
     root = tmp_path_factory.mktemp("spark")
     inbox = root / "inbox"
     summary = generate_drops(inbox, START, DAYS, CLIENTS, seed=SEED)
@@ -85,6 +87,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
         build_days(on_duckdb, inbox, [days[RERUN]])
         build_marts_on_spark(on_sp, days[RERUN], duckdb_path=on_duckdb.warehouse_path)
         yield Built(on_duckdb, on_sp, days, spark_session(on_sp))
+    stop_spark_session()
 
 
 def _spark_rows(built: Built, table: str, columns: list[str]) -> list[tuple[object, ...]]:
@@ -203,7 +206,13 @@ def test_mirror_marts_puts_sparks_rows_into_duckdb(built: Built) -> None:
         expected = [tuple(row[c] for c in columns) for row in frame.collect()]
         assert len(mirrored) == count
         _assert_same_rows(name, columns, expected, mirrored)
-    # The contract's column order, not Spark's (which puts the partition column last).
+    # The contract's column order, not Spark's (which puts the partition column last),
+    # also where DuckDB had no such table before.
+    columns, _ = _duckdb_rows(built.spark, "fct_client_rating_changes")
+    assert columns == _duckdb_rows(built.duckdb, "fct_client_rating_changes")[0]
+    with open_warehouse(built.spark.warehouse_path) as con:
+        con.execute("DROP TABLE main.fct_client_rating_changes")
+    mirror_marts(built.spark)
     columns, _ = _duckdb_rows(built.spark, "fct_client_rating_changes")
     assert columns == _duckdb_rows(built.duckdb, "fct_client_rating_changes")[0]
 

@@ -111,6 +111,11 @@ def runs(request: pytest.FixtureRequest, scenario: Scenario) -> Iterator[Runs]:
             for name, value in server.environment(database).items():
                 patch.setenv(name, value)
         else:
+            from flows.engines.spark import stop_spark_session
+
+            # One Spark session per process, for one VOTUM_HOME: another module's goes.
+            stop_spark_session()
+            request.addfinalizer(stop_spark_session)
             patch.setenv("SPARK_LOCAL_IP", "127.0.0.1")
         patch.setenv("VOTUM_DBT_TARGET", engine)
         patch.setenv("VOTUM_HOME", str(scenario.root / engine))

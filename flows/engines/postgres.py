@@ -33,17 +33,25 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import psycopg2
-import yaml  # type: ignore[import-untyped]
 from psycopg2 import sql
 
-from flows.errors import ConfigurationError, VotumError, WarehouseError
+from flows.engines.common import (
+    CopySummary,
+    SelectFor,
+    SourceTable,
+    manifest_nodes,
+    quoted,
+    replace_tables,
+    source_columns,
+    source_tables,
+)
+from flows.errors import VotumError, WarehouseError
 from flows.quality.gates import RuleOutcome, run_checkpoint
 from flows.quality.gx_project import (
     EXPECTATIONS_DIR,
@@ -59,19 +67,6 @@ from flows.warehouse import open_warehouse
 logger = logging.getLogger("votum.postgres")
 
 TARGET = "postgres"
-
-# Of the delivery ledger dbt reads only when each email went out (stg_ops__delivery_ledger);
-# the payloads and addresses stay in the DuckDB warehouse and are not copied.
-COLUMNS_READ_BY_DBT: dict[tuple[str, str], tuple[str, ...]] = {
-    ("ops", "delivery_ledger"): (
-        "message_key",
-        "kind",
-        "business_day",
-        "recipient_id",
-        "status",
-        "sent_at",
-    ),
-}
 
 # DuckDB's type names (information_schema.columns.data_type) and PostgreSQL's, spelled as
 # PostgreSQL's format_type() prints them, so that an existing table can be compared.
@@ -115,41 +110,6 @@ def postgres_type(duckdb_type: str) -> str:
     raise WarehouseError(f"No PostgreSQL type for the DuckDB type {duckdb_type!r}")
 
 
-@dataclass(frozen=True)
-class SourceTable:
-    schema: str
-    name: str
-
-    @property
-    def qualified(self) -> str:
-        return f"{self.schema}.{self.name}"
-
-
-def source_tables(project_dir: Path) -> tuple[SourceTable, ...]:
-    """Every table the dbt project declares as a source (``sources:`` of its YAML files),
-    in a stable order."""
-    tables: set[SourceTable] = set()
-    for path in sorted((project_dir / "models").rglob("*.yml")):
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        for source in document.get("sources") or ():
-            schema = source.get("schema") or source["name"]
-            for table in source.get("tables") or ():
-                tables.add(SourceTable(schema, table.get("identifier") or table["name"]))
-    if not tables:
-        raise ConfigurationError(f"The dbt project {project_dir} declares no sources")
-    return tuple(sorted(tables, key=lambda t: (t.schema, t.name)))
-
-
-@dataclass(frozen=True)
-class CopySummary:
-    rows: dict[str, int]
-    seconds: float
-
-    @property
-    def total_rows(self) -> int:
-        return sum(self.rows.values())
-
-
 def on_postgres(settings: Settings) -> Settings:
     """The same settings with the PostgreSQL dbt target."""
     if settings.dbt_target == TARGET:
@@ -184,21 +144,7 @@ def connect(settings: Settings) -> Iterator[Any]:
 
 
 def _duckdb_columns(con: duckdb.DuckDBPyConnection, table: SourceTable) -> list[tuple[str, str]]:
-    rows = con.execute(
-        "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
-        [table.schema, table.name],
-    ).fetchall()
-    if not rows:
-        raise WarehouseError(
-            f"The DuckDB warehouse has no table {table.qualified}, a source of the dbt "
-            "project: run `votum run` for a day first."
-        )
-    wanted = COLUMNS_READ_BY_DBT.get((table.schema, table.name))
-    columns = [(str(name), postgres_type(str(type_))) for name, type_ in rows]
-    if wanted is not None:
-        columns = [c for c in columns if c[0] in wanted]
-    return columns
+    return [(name, postgres_type(type_)) for name, type_ in source_columns(con, table)]
 
 
 def _postgres_columns(
@@ -491,62 +437,33 @@ def duckdb_type(postgres_type_name: str) -> str:
 def built_relations(settings: Settings, schemas: Sequence[str]) -> list[SourceTable]:
     """The models and seeds of the last dbt build (its ``manifest.json``) that live in
     ``schemas``: what dbt made, not whatever else a shared schema may hold."""
-    manifest_path = settings.dbt_target_path / "manifest.json"
-    if not manifest_path.exists():
+    nodes = manifest_nodes(settings)
+    if nodes is None:
         raise WarehouseError(
-            f"No dbt manifest at {manifest_path}: build the day first "
+            f"No dbt manifest in {settings.dbt_target_path}: build the day first "
             "(`python -m flows.engines.postgres --date D`)."
         )
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     relations = {
         SourceTable(str(node["schema"]), str(node.get("alias") or node["name"]))
-        for node in manifest["nodes"].values()
-        if node["resource_type"] in ("model", "seed")
-        and node["schema"] in schemas
+        for node in nodes
+        if node["schema"] in schemas
         and (node.get("config") or {}).get("materialized") != "ephemeral"
     }
     return sorted(relations, key=lambda t: (t.schema, t.name))
 
 
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _replace_in_duckdb(
-    duck: duckdb.DuckDBPyConnection,
-    schema: str,
-    name: str,
-    columns: list[tuple[str, str]],
-    csv_path: Path,
-) -> int:
-    """Drop what stands under the name (a view of an earlier DuckDB build, or a table),
-    create the table with DuckDB's types and read PostgreSQL's CSV into it: NULL is an
-    unquoted empty field, the empty string a quoted one (``allow_quoted_nulls=false``)."""
-    target = f"{_quoted(schema)}.{_quoted(name)}"
-    kind = duck.execute(
-        "SELECT table_type FROM information_schema.tables "
-        "WHERE table_schema = ? AND table_name = ?",
-        [schema, name],
-    ).fetchone()
-    if kind is not None:
-        duck.execute(f"DROP {'VIEW' if kind[0] == 'VIEW' else 'TABLE'} {target}")
-    types = {column: duckdb_type(type_) for column, type_ in columns}
-    duck.execute(
-        f"CREATE TABLE {target} (" + ", ".join(f"{_quoted(c)} {t}" for c, t in types.items()) + ")"
-    )
-    spec = (
-        "{"
-        + ", ".join(f"'{c.replace(chr(39), chr(39) * 2)}': '{t}'" for c, t in types.items())
-        + "}"
+def _read_csv(columns: list[tuple[str, str]], csv_path: Path) -> SelectFor:
+    """The SELECT of PostgreSQL's CSV with DuckDB's types: NULL is an unquoted empty
+    field, the empty string a quoted one (``allow_quoted_nulls=false``)."""
+    spec = ", ".join(
+        f"'{name.replace(chr(39), chr(39) * 2)}': '{duckdb_type(type_)}'" for name, type_ in columns
     )
     source = str(csv_path).replace("'", "''")
-    duck.execute(
-        f"INSERT INTO {target} SELECT * FROM read_csv('{source}', header = false, "
-        f"columns = {spec}, quote = '\"', escape = '\"', allow_quoted_nulls = false, "
-        "auto_detect = false)"
+    select = (
+        f"SELECT * FROM read_csv('{source}', header = false, columns = {{{spec}}}, "
+        "quote = '\"', escape = '\"', allow_quoted_nulls = false, auto_detect = false)"
     )
-    count = duck.execute(f"SELECT count(*) FROM {target}").fetchone()
-    return int(count[0]) if count else 0
+    return lambda _con, _existing: select
 
 
 def mirror_marts(settings: Settings, *, duckdb_path: Path | None = None) -> CopySummary:
@@ -558,51 +475,32 @@ def mirror_marts(settings: Settings, *, duckdb_path: Path | None = None) -> Copy
     tables in one transaction, so a reader sees the old marts or the new ones."""
     started = time.perf_counter()
     pg_settings = on_postgres(settings)
-    rows: dict[str, int] = {}
     path = duckdb_path or settings.warehouse_path
     with (
         tempfile.TemporaryDirectory(prefix="votum-pg-mirror-") as tmp,
         connect(pg_settings) as pg,
     ):
         pg.set_session(isolation_level="REPEATABLE READ", readonly=True)
-        exported: list[tuple[str, str, list[tuple[str, str]], Path]] = []
+        replacements: list[tuple[str, str, SelectFor]] = []
         with pg, pg.cursor() as cursor:
             schemas = (pg_settings.pg_schema, *MIRRORED_SCHEMAS)
             for relation in built_relations(pg_settings, schemas):
                 columns = _postgres_columns(cursor, relation, tables_only=False)
                 csv_path = Path(tmp) / f"{relation.schema}.{relation.name}.csv"
-                select = ", ".join(_quoted(name) for name, _ in columns)
+                select = ", ".join(quoted(name) for name, _ in columns)
                 statement = sql.SQL("COPY (SELECT {} FROM {}) TO STDOUT WITH (FORMAT csv)").format(
                     sql.SQL(select), sql.Identifier(relation.schema, relation.name)
                 )
                 with csv_path.open("wb") as stream:
                     cursor.copy_expert(statement.as_string(cursor), stream, size=1 << 20)
                 schema = "main" if relation.schema == pg_settings.pg_schema else relation.schema
-                exported.append((schema, relation.name, columns, csv_path))
-        if not any(schema == "main" for schema, *_ in exported):
+                replacements.append((schema, relation.name, _read_csv(columns, csv_path)))
+        if not any(schema == "main" for schema, *_ in replacements):
             raise WarehouseError(
                 f"PostgreSQL holds no marts in schema {pg_settings.pg_schema!r}: "
                 "build the day there first (`python -m flows.engines.postgres --date D`)."
             )
-        with open_warehouse(path) as duck:
-            duck.execute("BEGIN TRANSACTION")
-            relation_name = ""
-            try:
-                for schema in sorted({schema for schema, *_ in exported}):
-                    duck.execute(f"CREATE SCHEMA IF NOT EXISTS {_quoted(schema)}")
-                for schema, name, columns, csv_path in exported:
-                    relation_name = f"{schema}.{name}"
-                    rows[relation_name] = _replace_in_duckdb(duck, schema, name, columns, csv_path)
-            except duckdb.Error as exc:
-                duck.execute("ROLLBACK")
-                raise WarehouseError(
-                    f"Mirroring {relation_name} from PostgreSQL into the DuckDB warehouse "
-                    f"failed, nothing was replaced: {exc}"
-                ) from exc
-            except WarehouseError:
-                duck.execute("ROLLBACK")
-                raise
-            duck.execute("COMMIT")
+        rows = replace_tables(path, replacements, engine="PostgreSQL")
     summary = CopySummary(rows=rows, seconds=time.perf_counter() - started)
     logger.info(
         "Mirrored the PostgreSQL marts into DuckDB: %d relations, %d rows in %.1f s",

@@ -39,7 +39,16 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from flows.engines.postgres import COLUMNS_READ_BY_DBT, CopySummary, SourceTable, source_tables
+from flows.engines.common import (
+    CopySummary,
+    SelectFor,
+    SourceTable,
+    manifest_nodes,
+    quoted,
+    replace_tables,
+    source_columns,
+    source_tables,
+)
 from flows.errors import ConfigurationError, VotumError, WarehouseError
 from flows.quality.gates import RuleOutcome, run_checkpoint
 from flows.quality.gx_project import (
@@ -157,21 +166,6 @@ def _quoted(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
-def _duckdb_columns(con: duckdb.DuckDBPyConnection, table: SourceTable) -> list[str]:
-    rows = con.execute(
-        "SELECT column_name FROM information_schema.columns "
-        "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
-        [table.schema, table.name],
-    ).fetchall()
-    if not rows:
-        raise WarehouseError(
-            f"The DuckDB warehouse has no table {table.qualified}, a source of the dbt "
-            "project: run `votum run` for a day first."
-        )
-    wanted = COLUMNS_READ_BY_DBT.get((table.schema, table.name))
-    return [str(name) for (name,) in rows if wanted is None or name in wanted]
-
-
 def _sql_literal(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
@@ -225,9 +219,7 @@ def publish_raw_layer(
                     f"CAST({int(settings.sla_business_days)} AS INTEGER) AS sla_business_days"
                 )
             else:
-                columns = ", ".join(
-                    '"' + c.replace('"', '""') + '"' for c in _duckdb_columns(duck, table)
-                )
+                columns = ", ".join(quoted(name) for name, _ in source_columns(duck, table))
                 select = f'SELECT {columns} FROM "{table.schema}"."{table.name}"'
             rows[table.qualified] = _write_parquet(duck, select, folder)
             _register(spark, table, folder)
@@ -294,22 +286,6 @@ def _built_relations(spark: SparkSession, schemas: Sequence[str]) -> list[tuple[
     return sorted(relations)
 
 
-def _duckdb_relation_kind(
-    con: duckdb.DuckDBPyConnection, schema: str, name: str
-) -> tuple[str | None, list[str]]:
-    kind = con.execute(
-        "SELECT table_type FROM information_schema.tables "
-        "WHERE table_schema = ? AND table_name = ?",
-        [schema, name],
-    ).fetchall()
-    columns = con.execute(
-        "SELECT column_name FROM information_schema.columns "
-        "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
-        [schema, name],
-    ).fetchall()
-    return (str(kind[0][0]) if kind else None), [str(c) for (c,) in columns]
-
-
 def _naive_timestamps(frame: DataFrame) -> DataFrame:
     """Spark's timestamps carry a time zone (UTC in our session), DuckDB's marts are
     naive: written as TIMESTAMP_NTZ, DuckDB reads them back as plain TIMESTAMP with the
@@ -330,14 +306,10 @@ def _naive_timestamps(frame: DataFrame) -> DataFrame:
 def _declared_columns(settings: Settings) -> dict[tuple[str, str], list[str]]:
     """The columns each model declares in its YAML (all of them, in contract order, for
     the public marts), from the last build's ``manifest.json``."""
-    path = settings.dbt_target_path / "manifest.json"
-    if not path.exists():
-        return {}
-    manifest = json.loads(path.read_text(encoding="utf-8"))
     return {
         (str(node["schema"]), str(node.get("alias") or node["name"])): list(node["columns"])
-        for node in manifest["nodes"].values()
-        if node["resource_type"] in ("model", "seed") and node.get("columns")
+        for node in manifest_nodes(settings) or ()
+        if node.get("columns")
     }
 
 
@@ -349,6 +321,23 @@ def _column_order(declared: list[str], existing: list[str], built: list[str]) ->
         if sorted(order) == sorted(built):
             return order
     return built
+
+
+def _parquet_select(folder: Path, declared: list[str]) -> SelectFor:
+    """The SELECT of the Parquet files Spark wrote, columns in :func:`_column_order`."""
+    source = f"read_parquet({_sql_literal(folder / '*.parquet')})"
+
+    def select_for(con: duckdb.DuckDBPyConnection, existing: list[str]) -> str:
+        built = [
+            str(column)
+            for (column,) in con.execute(
+                f"SELECT column_name FROM (DESCRIBE SELECT * FROM {source})"
+            ).fetchall()
+        ]
+        order = _column_order(declared, existing, built)
+        return f"SELECT {', '.join(quoted(c) for c in order)} FROM {source}"
+
+    return select_for
 
 
 def mirror_marts(settings: Settings) -> CopySummary:
@@ -368,43 +357,18 @@ def mirror_marts(settings: Settings) -> CopySummary:
             f"Spark has no relations in {', '.join(schemas)}: build the marts on Spark "
             "first (python -m flows.engines.spark --date YYYY-MM-DD)."
         )
-    rows: dict[str, int] = {}
     declared = _declared_columns(spark_settings)
     with tempfile.TemporaryDirectory(prefix="mirror-", dir=spark_settings.spark_dir) as tmp:
-        folders: dict[tuple[str, str], Path] = {}
+        replacements: list[tuple[str, str, SelectFor]] = []
         for schema, name in relations:
             folder = Path(tmp) / schema / name
             frame = _naive_timestamps(spark.table(f"{_quoted(schema)}.{_quoted(name)}"))
             frame.write.parquet(str(folder))
-            folders[(schema, name)] = folder
-        with open_warehouse(spark_settings.warehouse_path) as con:
-            con.execute("BEGIN TRANSACTION")
-            try:
-                for (schema, name), folder in folders.items():
-                    target = "main" if schema == spark_settings.spark_schema else schema
-                    con.execute(f'CREATE SCHEMA IF NOT EXISTS "{target}"')
-                    kind, existing = _duckdb_relation_kind(con, target, name)
-                    source = f"read_parquet({_sql_literal(folder / '*.parquet')})"
-                    spark_columns = [
-                        str(c)
-                        for (c,) in con.execute(
-                            f"SELECT column_name FROM (DESCRIBE SELECT * FROM {source})"
-                        ).fetchall()
-                    ]
-                    order = _column_order(declared.get((schema, name), []), existing, spark_columns)
-                    select = ", ".join('"' + c.replace('"', '""') + '"' for c in order)
-                    qualified = f'"{target}"."{name}"'
-                    if kind == "VIEW":
-                        con.execute(f"DROP VIEW {qualified}")
-                    con.execute(
-                        f"CREATE OR REPLACE TABLE {qualified} AS SELECT {select} FROM {source}"
-                    )
-                    counted = con.execute(f"SELECT count(*) FROM {qualified}").fetchall()
-                    rows[f"{target}.{name}"] = int(counted[0][0])
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+            target = "main" if schema == spark_settings.spark_schema else schema
+            replacements.append(
+                (target, name, _parquet_select(folder, declared.get((schema, name), [])))
+            )
+        rows = replace_tables(spark_settings.warehouse_path, replacements, engine="Spark")
     summary = CopySummary(rows=rows, seconds=time.perf_counter() - started)
     logger.info(
         "Mirrored the Spark marts into DuckDB: %d relations, %d rows in %.1f s",

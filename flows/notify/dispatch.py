@@ -20,8 +20,6 @@ server's reply and are never retried blindly.
 from __future__ import annotations
 
 import functools
-import hashlib
-import hmac
 import queue
 import threading
 import time
@@ -65,6 +63,7 @@ from flows.notify.render import (
 )
 from flows.notify.transport import SmtpTransport
 from flows.settings import Settings
+from flows.signing import UNSUBSCRIBE, installation_secret, make_token
 from flows.warehouse import open_warehouse
 
 # Clients first, then advisors (their worklists say who was emailed), then managers.
@@ -124,15 +123,13 @@ class Throttle:
             self._sleep(start - now)
 
 
-def unsubscribe_links(settings: Settings, client_id: str) -> UnsubscribeLinks:
-    secret = (
-        settings.unsubscribe_secret.get_secret_value()
-        if settings.unsubscribe_secret
-        else settings.mail_from
-    )
-    token = hmac.new(secret.encode(), client_id.encode(), hashlib.sha256).hexdigest()[:32]
+def unsubscribe_links(settings: Settings, client_id: str, issued: date) -> UnsubscribeLinks:
+    """The one-click link and the mailto link of a client's digest, both carrying a token
+    bound to the client (flows/signing.py); ``issued`` is the digest's business day, so
+    that a message rendered again carries the same links."""
+    token = make_token(installation_secret(settings), UNSUBSCRIBE, (client_id,), issued)
     query = urlencode({"client": client_id, "token": token})
-    subject = quote(f"unsubscribe {client_id}")
+    subject = quote(f"unsubscribe {client_id} {token}")
     return UnsubscribeLinks(
         mailto=f"mailto:{settings.opt_out_address}?subject={subject}",
         https=f"{settings.unsubscribe_url}?{query}",
@@ -161,7 +158,7 @@ def render_claimed(
         rendered = render_ops_alert(ops_alert_from_json(message.payload))
     elif message.kind == CLIENT_DIGEST:
         digest = client_digest_from_json(message.payload)
-        unsubscribe = unsubscribe_links(settings, digest.client_id)
+        unsubscribe = unsubscribe_links(settings, digest.client_id, message.business_day)
         rendered = render_client_digest(digest, unsubscribe, bank_name=settings.bank_name)
     elif message.kind == ADVISOR_WORKLIST:
         rendered = render_worklist(worklist_from_json(message.payload), delivery)

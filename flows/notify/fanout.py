@@ -88,6 +88,7 @@ from flows.notify.ledger import (
 )
 from flows.notify.transport import SmtpTransport
 from flows.settings import Settings, get_settings
+from flows.signing import installation_secret, secret_fingerprint
 
 log = logging.getLogger("votum.notify.fanout")
 
@@ -221,7 +222,8 @@ def send_email_batch(
 
 
 # Where and as whom the emails go, and what their links say: a worker must agree with
-# the coordinator on all of it (the secrets are not compared; they never leave a process).
+# the coordinator on all of it (the password is not compared; the signing key only by its
+# fingerprint: neither leaves a process).
 _PROFILE_FIELDS = (
     "smtp_host",
     "smtp_port",
@@ -237,7 +239,12 @@ _PROFILE_FIELDS = (
 
 def sending_profile(settings: Settings) -> dict[str, str | None]:
     values = settings.model_dump(include=set(_PROFILE_FIELDS))
-    return {name: None if values[name] is None else str(values[name]) for name in _PROFILE_FIELDS}
+    profile = {
+        name: None if values[name] is None else str(values[name]) for name in _PROFILE_FIELDS
+    }
+    # The key that signs the opt-out links: compared by its fingerprint, never sent.
+    profile["unsubscribe_secret"] = secret_fingerprint(installation_secret(settings))
+    return profile
 
 
 def _check_profile(expected: dict[str, str | None], own: dict[str, str | None]) -> None:

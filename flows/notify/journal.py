@@ -10,6 +10,11 @@ process.
 * ``suppressions``: addresses never to be emailed again. ``votum suppress`` writes here
   even while a run holds the warehouse, and dispatch reads it right before every
   message, so an objection that arrives during a batch stops the rest of it.
+* ``client_opt_outs``: clients who objected through a link of their own email (the
+  one-click opt-out of ``votum serve``, the mailto opt-out), keyed by client id: the
+  objection holds whatever address the client has later. Dispatch checks it right before
+  every client email, like the suppression list. A client who re-subscribes through their
+  own (token-bound) link is removed from it.
 * ``dispatch_lease``: a token that every dispatch replaces when it starts. Worker
   processes of the fan-out (``flows/notify/fanout.py``) compare it with their own before
   every message, so that a worker left running by a killed dispatch stops sending once
@@ -39,6 +44,12 @@ CREATE TABLE IF NOT EXISTS suppressions (
     suppressed_at TEXT NOT NULL,
     reason TEXT,
     source TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS client_opt_outs (
+    client_id TEXT PRIMARY KEY,
+    opted_out_at TEXT NOT NULL,
+    source TEXT NOT NULL,
+    reason TEXT
 );
 CREATE TABLE IF NOT EXISTS dispatch_lease (
     id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -148,6 +159,39 @@ class Journal:
         return list(
             self._con.execute(
                 "SELECT email, suppressed_at, reason, source FROM suppressions ORDER BY email"
+            ).fetchall()
+        )
+
+    # -- client opt-outs (by client id) -------------------------------------------------
+    def opt_out_client(
+        self, client_id: str, *, source: str, reason: str | None = None, at: datetime | None = None
+    ) -> bool:
+        """Record a client's objection; False when it was recorded already (the first stays)."""
+        cursor = self._con.execute(
+            "INSERT OR IGNORE INTO client_opt_outs VALUES (?, ?, ?, ?)",
+            (client_id, (at or datetime.now(UTC)).isoformat(), source, reason),
+        )
+        return cursor.rowcount == 1
+
+    def opt_client_back_in(self, client_id: str) -> bool:
+        """The client re-subscribed through their own link; False when not opted out."""
+        cursor = self._con.execute("DELETE FROM client_opt_outs WHERE client_id = ?", (client_id,))
+        return cursor.rowcount == 1
+
+    def client_opt_out(self, client_id: str) -> tuple[str, str, str | None] | None:
+        """(opted_out_at, source, reason) of a client who objected, or None."""
+        row = self._con.execute(
+            "SELECT opted_out_at, source, reason FROM client_opt_outs WHERE client_id = ?",
+            (client_id,),
+        ).fetchone()
+        return (str(row[0]), str(row[1]), row[2]) if row else None
+
+    def client_opt_outs(self) -> list[tuple[str, str, str, str | None]]:
+        """Every (client_id, opted_out_at, source, reason), oldest first."""
+        return list(
+            self._con.execute(
+                "SELECT client_id, opted_out_at, source, reason FROM client_opt_outs "
+                "ORDER BY opted_out_at, client_id"
             ).fetchall()
         )
 

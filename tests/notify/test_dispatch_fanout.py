@@ -119,6 +119,8 @@ WORKER_ENV = {
     "VOTUM_SMTP_RETRY_BACKOFF_SECONDS": "0.01",
     "VOTUM_SMTP_RETRY_ATTEMPTS": "2",
     "VOTUM_MAIL_FROM": "research@bank.example",
+    # Workers and coordinator sign the opt-out links with one key (their VOTUM_HOMEs differ).
+    "VOTUM_UNSUBSCRIBE_SECRET": "fanout-test-key-0123456789abcdef",
 }
 
 
@@ -347,6 +349,28 @@ def test_a_worker_with_other_settings_stops_the_dispatch_and_a_small_day_stays_h
     report = dispatch(get_settings())
     assert (report.sent, report.senders) == (len(planned), ())
     assert {m.mail_from for m in server.messages} == {"other-sender@bank.example"}
+
+
+def test_a_worker_with_another_signing_key_stops_the_dispatch(
+    home: Settings,
+    cluster: LocalCluster,
+    server: RecordingSmtpServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server.reset()
+    monkeypatch.setenv("VOTUM_DASK_ADDRESS", cluster.scheduler_address)
+    monkeypatch.setenv("VOTUM_DISPATCH_BATCH_SIZE", "10")
+    # The coordinator uses a generated key; the workers the configured one.
+    monkeypatch.delenv("VOTUM_UNSUBSCRIBE_SECRET")
+    settings = get_settings()
+    planned = plan_day(settings, 30)
+    with pytest.raises(ConfigurationError, match="VOTUM_UNSUBSCRIBE_SECRET") as raised:
+        dispatch(settings)
+    key = (settings.home_dir / "secret.key").read_text().strip()
+    assert key not in str(raised.value)
+    assert WORKER_ENV["VOTUM_UNSUBSCRIBE_SECRET"] not in str(raised.value)
+    assert server.messages == []
+    assert ledger_statuses(settings) == {"pending": len(planned)}
 
 
 def test_an_unreachable_cluster_stops_before_anything_is_claimed(

@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 CONSTRAINTS := requirements/constraints.txt
 
-.PHONY: install demo test test-engines test-all lint format bench bench-engines clean lock
+.PHONY: install demo test test-engines test-all lint format bench bench-engines clean lock docs
 
 install: $(STAMP)
 
@@ -19,6 +19,10 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 ## make demo: synthetic drops, the full daily pipeline, a look at the marts
 demo: install
 	$(BIN)/votum demo
+
+## make docs: dbt docs (lineage from the drop files to each email, exposures) as one HTML page
+docs: install
+	$(BIN)/votum docs
 
 ## make test: the representative test suite on DuckDB (scale tests are marked slow)
 test: install

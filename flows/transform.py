@@ -14,6 +14,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from flows.errors import TransformError
@@ -120,8 +121,12 @@ def _node_results(result: Any) -> tuple[NodeResult, ...]:
     return tuple(nodes)
 
 
-def invoke_dbt(settings: Settings, args: Sequence[str]) -> DbtResult:
-    """Run one dbt command against the configured target; raise if anything failed."""
+def invoke_dbt(
+    settings: Settings, args: Sequence[str], *, target_path: Path | None = None
+) -> DbtResult:
+    """Run one dbt command against the configured target; raise if anything failed.
+    ``target_path`` overrides where dbt writes its artifacts (default VOTUM_HOME/dbt/target,
+    where the daily build keeps its partial-parse state)."""
     from dbt.cli.main import dbtRunner
 
     settings.ensure_home()
@@ -136,7 +141,7 @@ def invoke_dbt(settings: Settings, args: Sequence[str]) -> DbtResult:
         "--target",
         settings.dbt_target,
         "--target-path",
-        str(settings.dbt_target_path),
+        str(target_path or settings.dbt_target_path),
         "--log-path",
         str(settings.dbt_log_path),
         # Errors come back in our own exception; dbt's full log is in --log-path.
@@ -192,3 +197,16 @@ def build_marts(settings: Settings, run_date: date, *, full_refresh: bool = Fals
         with open_warehouse(settings.warehouse_path) as con:
             record_seeds_fingerprint(con, fingerprint)
     return result
+
+
+def generate_docs(settings: Settings) -> Path:
+    """``dbt docs generate --static`` into ``VOTUM_HOME/dbt/docs``: one self-contained
+    ``static_index.html`` (lineage from the drop's files to the three exposures, every
+    model's description, columns and tests, and the warehouse's catalog) that opens in a
+    browser without a server. Returns the page's path."""
+    folder = settings.dbt_docs_path
+    invoke_dbt(settings, ["docs", "generate", "--static"], target_path=folder)
+    page = folder / "static_index.html"
+    if not page.is_file():
+        raise TransformError(f"dbt docs generate wrote no {page.name} into {folder}")
+    return page

@@ -14,7 +14,7 @@ import pytest
 from flows.errors import TransformError
 from flows.ingest.loader import load_drop
 from flows.settings import Settings, get_settings
-from flows.transform import build_marts, invoke_dbt
+from flows.transform import build_marts, generate_docs, invoke_dbt
 from flows.warehouse import open_warehouse
 from tests.drops import ALLIANZ, BASF, SAP, SIEMENS, write_drop
 
@@ -256,3 +256,49 @@ def test_seeds_are_loaded_only_when_they_change(tmp_path: Path, built: Settings)
         "rating_scale",
         "rating_labels",
     }
+
+
+def test_docs_show_the_way_from_the_drop_to_each_email(tmp_path: Path, built: Settings) -> None:
+    import json
+    import shutil
+
+    home = tmp_path / "docs"
+    home.mkdir()
+    shutil.copy(built.warehouse_path, home / "warehouse.duckdb")
+    settings = built.model_copy(update={"home": home})
+    page = generate_docs(settings)
+    assert page == settings.home_dir / "dbt" / "docs" / "static_index.html"
+    html = page.read_text(encoding="utf-8")
+    # The static page embeds the manifest and the catalog: no server needed.
+    assert "weekly_adoption_report" in html and "fct_client_rating_changes" in html
+    manifest = json.loads((page.parent / "manifest.json").read_text(encoding="utf-8"))
+    exposures = {e["name"]: e for e in manifest["exposures"].values()}
+    assert set(exposures) == {"client_digest", "advisor_worklist", "weekly_adoption_report"}
+    nodes = manifest["nodes"]
+
+    def upstream(unique_id: str) -> set[str]:
+        seen: set[str] = set()
+        todo = [unique_id]
+        while todo:
+            node = nodes.get(todo.pop(), {})
+            for parent in node.get("depends_on", {}).get("nodes", []):
+                if parent not in seen:
+                    seen.add(parent)
+                    todo.append(parent)
+        return seen
+
+    for exposure in exposures.values():
+        parents = set(exposure["depends_on"]["nodes"])
+        reached = parents | {p for parent in parents for p in upstream(parent)}
+        # Every output traces back to the drop's rating and holdings files.
+        assert "source.votum.drop.ratings" in reached, exposure["name"]
+        assert "source.votum.drop.holdings" in reached, exposure["name"]
+    public = {n["name"] for n in nodes.values() if n.get("access") == "public"}
+    assert public == {"fct_rating_changes", "fct_client_rating_changes", "mart_adoption_weekly"}
+    assert {n["name"]: n["group"] for n in nodes.values() if n["name"] in public} == {
+        "fct_rating_changes": "ratings",
+        "fct_client_rating_changes": "ratings",
+        "mart_adoption_weekly": "adoption",
+    }
+    catalog = json.loads((page.parent / "catalog.json").read_text(encoding="utf-8"))
+    assert "model.votum.fct_client_rating_changes" in catalog["nodes"]

@@ -282,6 +282,14 @@ def _command_generate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _command_docs(args: argparse.Namespace, settings: Settings) -> int:
+    from flows.transform import generate_docs
+
+    page = generate_docs(settings)
+    console.print(f"dbt docs (lineage, models, exposures): {page}")
+    return 0
+
+
 def _command_demo(args: argparse.Namespace, settings: Settings) -> int:
     from flows.demo.run_demo import run_demo
     from flows.logs import attach_log_file, quiet_console
@@ -398,6 +406,11 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--format", choices=["csv", "parquet"], default="csv")
     generate.set_defaults(handler=_command_generate)
 
+    docs = commands.add_parser(
+        "docs", help="dbt docs of the project and the warehouse, as one static HTML page"
+    )
+    docs.set_defaults(handler=_command_docs)
+
     demo = commands.add_parser("demo", help="generate a few weeks of drops and run them end to end")
     demo.add_argument("--days", type=int, default=15, help="business days (default 15)")
     demo.add_argument("--clients", type=int, default=3000, help="clients (default 3000)")
@@ -409,7 +422,7 @@ def build_parser() -> argparse.ArgumentParser:
 # Commands that open the warehouse take the run lock: a second writer, or even a reader
 # in another process, would make DuckDB refuse a running run its next open.
 USES_THE_WAREHOUSE = frozenset(
-    {"run", "dispatch", "report", "release", "discard", "demo", "preview"}
+    {"run", "dispatch", "report", "release", "discard", "demo", "preview", "docs"}
 )
 
 

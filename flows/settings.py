@@ -180,6 +180,10 @@ class Settings(BaseSettings):
         return self.home_dir / "dbt" / "target"
 
     @property
+    def dbt_docs_path(self) -> Path:
+        return self.home_dir / "dbt" / "docs"
+
+    @property
     def dbt_log_path(self) -> Path:
         return self.home_dir / "dbt" / "logs"
 

@@ -19,6 +19,7 @@ Switching a deployment is the setting; the flows call the three functions below.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from collections.abc import Sequence
 from datetime import date
 from types import ModuleType
@@ -42,15 +43,29 @@ def checked_target(settings: Settings) -> str:
     return settings.dbt_target
 
 
-def _spark() -> ModuleType:
+def _engine(name: str, extra: str, packages: Sequence[str]) -> ModuleType:
+    """The engine module, imported only when chosen; a clear message when the packages of
+    its optional extra (``pip install 'votum[<extra>]'``) are not installed. They are
+    looked for first: the engine modules import them only where they use them."""
     try:
-        # Imported only when chosen: pyspark is an optional extra and starts a JVM.
-        return importlib.import_module("flows.engines.spark")
+        for package in packages:
+            if importlib.util.find_spec(package) is None:
+                raise ModuleNotFoundError(f"No module named {package!r}", name=package)
+        return importlib.import_module(f"flows.engines.{name}")
     except ImportError as exc:
         raise ConfigurationError(
-            "VOTUM_DBT_TARGET=spark needs the 'spark' extra (dbt-spark, pyspark; Java 17): "
-            f"pip install 'votum[spark]' ({exc})"
+            f"VOTUM_DBT_TARGET={name} needs the '{extra}' extra ({', '.join(packages)}): "
+            f"pip install 'votum[{extra}]' (missing: {exc.name or exc})"
         ) from exc
+
+
+def _spark() -> ModuleType:
+    # pyspark starts a JVM: imported only when chosen.
+    return _engine("spark", "spark", ("pyspark", "dbt.adapters.spark"))
+
+
+def _postgres() -> ModuleType:
+    return _engine("postgres", "postgres", ("psycopg2", "dbt.adapters.postgres"))
 
 
 def build_day(settings: Settings, run_date: date, *, full_refresh: bool = False) -> DbtResult:
@@ -58,9 +73,10 @@ def build_day(settings: Settings, run_date: date, *, full_refresh: bool = False)
     remote target the raw layer is published there first."""
     target = checked_target(settings)
     if target == "postgres":
-        from flows.engines.postgres import build_marts_on_postgres
-
-        return build_marts_on_postgres(settings, run_date, full_refresh=full_refresh)
+        built: DbtResult = _postgres().build_marts_on_postgres(
+            settings, run_date, full_refresh=full_refresh
+        )
+        return built
     if target == "spark":
         result: DbtResult = _spark().build_marts_on_spark(
             settings, run_date, full_refresh=full_refresh
@@ -74,9 +90,7 @@ def build_selected(settings: Settings, select: Sequence[str]) -> DbtResult:
     after publishing the raw layer as it stands (the ledger's latest send times)."""
     target = checked_target(settings)
     if target == "postgres":
-        from flows.engines.postgres import publish_raw_layer
-
-        publish_raw_layer(settings, None)
+        _postgres().publish_raw_layer(settings, None)
     elif target == "spark":
         _spark().publish_raw_layer(settings, None)
     return invoke_dbt(settings, ["build", "--select", *select, *DAILY_BUILD_EXCLUDES])
@@ -86,9 +100,8 @@ def mart_rule_outcomes(settings: Settings) -> list[RuleOutcome]:
     """The mart quality suites, validated where the marts were built."""
     target = checked_target(settings)
     if target == "postgres":
-        from flows.engines.postgres import check_marts_on_postgres
-
-        return check_marts_on_postgres(settings)
+        checked: list[RuleOutcome] = _postgres().check_marts_on_postgres(settings)
+        return checked
     if target == "spark":
         outcomes: list[RuleOutcome] = _spark().check_marts_on_spark(settings)
         return outcomes
@@ -100,9 +113,8 @@ def mirror_marts(settings: Settings) -> int:
     (0 on DuckDB, where they are built in place)."""
     target = checked_target(settings)
     if target == "postgres":
-        from flows.engines import postgres
-
-        return postgres.mirror_marts(settings).total_rows
+        mirrored: int = _postgres().mirror_marts(settings).total_rows
+        return mirrored
     if target == "spark":
         total: int = _spark().mirror_marts(settings).total_rows
         return total

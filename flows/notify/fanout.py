@@ -281,7 +281,13 @@ def prefect_api_url() -> str:
 def task_runner(settings: Settings) -> AbstractContextManager[Any]:
     """A started ``DaskTaskRunner``: on the cluster at ``VOTUM_DASK_ADDRESS``, or on a
     local cluster of ``VOTUM_DISPATCH_WORKERS`` processes, one thread each."""
-    from prefect_dask.task_runners import DaskTaskRunner
+    try:
+        from prefect_dask.task_runners import DaskTaskRunner
+    except ImportError as exc:
+        raise ConfigurationError(
+            "VOTUM_DISPATCH_WORKERS > 1 and VOTUM_DASK_ADDRESS need the 'dask' extra: "
+            f"pip install 'votum[dask]' (missing: {exc.name or exc})"
+        ) from exc
 
     # Dask's INFO lines (workers and clients coming and going) would fill votum's log.
     logging.getLogger("distributed").setLevel(logging.WARNING)

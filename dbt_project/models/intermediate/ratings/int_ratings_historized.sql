@@ -45,7 +45,9 @@ recognised as (
         ratings.analyst,
         ratings.target_price,
         ratings.currency,
-        ratings.drop_date
+        ratings.drop_date,
+        ratings.rated_at_as_delivered,
+        ratings.source_file
     from ratings
     inner join rating_labels
         on {{ normalize_label('ratings.rating_label') }} = rating_labels.label
@@ -85,7 +87,9 @@ final as (
         analyst,
         target_price,
         currency,
-        drop_date
+        drop_date,
+        rated_at_as_delivered,
+        source_file
     from deduplicated
     where publication_number = 1
 

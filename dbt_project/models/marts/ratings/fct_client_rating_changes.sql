@@ -99,7 +99,8 @@ affected_positions as (
         holdings.snapshot_date,
         holdings.client_id,
         cast(sum(holdings.quantity) as decimal(18, 4)) as quantity,
-        cast(sum(holdings.market_value_eur) as decimal(18, 2)) as market_value_eur
+        cast(sum(holdings.market_value_eur) as decimal(18, 2)) as market_value_eur,
+        min(holdings.source_file) as holdings_source_file
     from changed_securities
     inner join positions_of_changed_securities as holdings
         on
@@ -160,6 +161,7 @@ enriched as (
         affected_positions.snapshot_date,
         affected_positions.quantity,
         affected_positions.market_value_eur,
+        affected_positions.holdings_source_file,
         case
             when portfolio_values.portfolio_value_eur > 0
                 then
@@ -206,7 +208,8 @@ final as (
         market_value_eur,
         portfolio_weight,
         ineligible_reason is null as notify_eligible,
-        ineligible_reason
+        ineligible_reason,
+        holdings_source_file
     from enriched
 
 )

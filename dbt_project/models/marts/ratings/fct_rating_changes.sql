@@ -25,7 +25,20 @@ sequenced as (
         ) as previous_rated_at,
         lag(target_price) over (
             partition by isin order by rated_at, drop_date, rating_event_id
-        ) as previous_target_price
+        ) as previous_target_price,
+        -- Lineage of the previous publication: its key, drop, file and label as delivered.
+        lag(rating_event_id) over (
+            partition by isin order by rated_at, drop_date, rating_event_id
+        ) as previous_rating_event_id,
+        lag(drop_date) over (
+            partition by isin order by rated_at, drop_date, rating_event_id
+        ) as previous_drop_date,
+        lag(source_file) over (
+            partition by isin order by rated_at, drop_date, rating_event_id
+        ) as previous_source_file,
+        lag(rating_label) over (
+            partition by isin order by rated_at, drop_date, rating_event_id
+        ) as previous_rating_label
     from rating_history
 
 ),
@@ -64,7 +77,13 @@ final as (
         rating_rank as new_rating_rank,
         analyst,
         currency,
-        drop_date as business_day
+        drop_date as business_day,
+        source_file,
+        rating_label,
+        previous_rating_event_id,
+        previous_drop_date,
+        previous_source_file,
+        previous_rating_label
     from changes
 
 )

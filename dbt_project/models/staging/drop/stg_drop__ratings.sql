@@ -13,6 +13,8 @@ renamed as (
         trim(security_name) as security_name,
         rating as rating_label,
         {{ parse_timestamp('rated_at') }} as rated_at,
+        -- As written in the file: `votum explain` finds the row's line by it.
+        rated_at as rated_at_as_delivered,
         trim(analyst) as analyst,
         cast(target_price as decimal(18, 4)) as target_price,
         upper(trim(currency)) as currency,

@@ -75,7 +75,13 @@ def normalise_email(address: str) -> str:
 class Journal:
     """One connection to the journal; use one per thread."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        if read_only:
+            # For looking only (`votum explain`): no file, table or journal mode is made.
+            self._con = sqlite3.connect(
+                f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30, check_same_thread=False
+            )
+            return
         path.parent.mkdir(parents=True, exist_ok=True)
         self._con = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
         self._con.execute("PRAGMA journal_mode=WAL")

@@ -17,7 +17,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from flows.errors import VotumError
+from flows.errors import EXIT_DEGRADED, EXIT_HELD, VotumError
+from flows.sending_settings import check_sending_settings
 from flows.settings import Settings, get_settings
 
 console = Console(highlight=False)
@@ -31,7 +32,27 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from exc
 
 
-EXIT_HELD = 10
+EXIT_CODES = """exit codes:
+  0  done                     5  dbt failed
+  1  unexpected error         6  a quality rule could not run
+  2  configuration            7  the mail server cannot be used (nothing claimed or sent)
+  3  a file of the drop       8  the day was refused (after today, before the last
+     is unusable                 processed day, a weekend or holiday)
+  4  the warehouse is busy    9  emails did not all go out (left pending or failed)
+     or unreadable           10  the day is held (release or discard it)
+"""
+
+
+def _undelivered_exit(command: str, sent: int, pending: int, failed: int) -> int:
+    """0 when every email went out; else EXIT_DEGRADED, told on stderr."""
+    if not (pending or failed):
+        return 0
+    error_console.print(
+        f"[bold yellow]votum {command}: not every email went out:[/] {sent} sent, "
+        f"{pending} left pending (the mail server kept deferring them; `votum dispatch` "
+        f"tries again), {failed} failed (refused for good; see `votum status`)."
+    )
+    return EXIT_DEGRADED
 
 
 def _command_run(args: argparse.Namespace, settings: Settings) -> int:
@@ -66,7 +87,9 @@ def _command_run(args: argparse.Namespace, settings: Settings) -> int:
             f"`votum discard {summary.run_date} --reason ...`."
         )
         return EXIT_HELD
-    return 0
+    return _undelivered_exit(
+        "run", summary.emails_sent, summary.emails_pending, summary.emails_failed
+    )
 
 
 def _command_dispatch(args: argparse.Namespace, settings: Settings) -> int:
@@ -77,7 +100,7 @@ def _command_dispatch(args: argparse.Namespace, settings: Settings) -> int:
         f"{report.sent} sent, {report.failed} failed, {report.suppressed} suppressed, "
         f"{report.left_pending} left pending ({report.messages_per_second:,.0f} messages/s)"
     )
-    return 0
+    return _undelivered_exit("dispatch", report.sent, report.left_pending, report.failed)
 
 
 def _command_quality_export(args: argparse.Namespace, settings: Settings) -> int:
@@ -96,9 +119,11 @@ def _command_report(args: argparse.Namespace, settings: Settings) -> int:
     console.print(
         f"adoption report {summary.week}: {summary.branches} branches, files in "
         f"{summary.folder}; {summary.emails_planned} emails planned, {summary.emails_sent} "
-        f"sent, {summary.emails_failed} failed"
+        f"sent, {summary.emails_failed} failed, {summary.emails_pending} left pending"
     )
-    return 0
+    return _undelivered_exit(
+        "report", summary.emails_sent, summary.emails_pending, summary.emails_failed
+    )
 
 
 def _command_release(args: argparse.Namespace, settings: Settings) -> int:
@@ -110,7 +135,7 @@ def _command_release(args: argparse.Namespace, settings: Settings) -> int:
         f"{report.failed} failed, {report.suppressed} suppressed, "
         f"{report.left_pending} left pending"
     )
-    return 0
+    return _undelivered_exit("release", report.sent, report.left_pending, report.failed)
 
 
 def _command_discard(args: argparse.Namespace, settings: Settings) -> int:
@@ -150,13 +175,19 @@ def _command_status(args: argparse.Namespace, settings: Settings) -> int:
     )
     for run in status.runs:
         took = f"{(run.ended_at - run.started_at).total_seconds():.0f} s" if run.ended_at else ""
-        colour = {"succeeded": "green", "failed": "red", "held": "yellow"}.get(run.outcome, "")
+        colour = {
+            "succeeded": "green",
+            "failed": "red",
+            "refused": "red",
+            "held": "yellow",
+            "degraded": "yellow",
+        }.get(run.outcome, "")
         runs.add_row(
             run.started_at.strftime("%Y-%m-%d %H:%M:%S"),
             run.flow,
             run.week or (run.run_date.isoformat() if run.run_date else ""),
             f"[{colour}]{run.outcome}[/]" if colour else run.outcome,
-            run.stage or "" if run.outcome in ("failed", "held", "running") else "",
+            run.stage or "" if run.outcome not in ("succeeded", "skipped") else "",
             took,
             str(run.counts.get("emails_sent", "")),
             (run.reason or "")[:160],
@@ -192,9 +223,12 @@ def _command_status(args: argparse.Namespace, settings: Settings) -> int:
     else:
         console.print("Failed emails: none.")
     if status.quarantined:
-        quarantine = Table("drop", "file", "rows", title="Quarantined rows (ops.quarantine)")
+        quarantine = Table(
+            "drop", "file", "rows", "why (rows)", title="Quarantined rows (ops.quarantine)"
+        )
         for entry in status.quarantined:
-            quarantine.add_row(entry.drop_date.isoformat(), entry.file_kind, f"{entry.rows:,}")
+            why = "; ".join(f"{reason}: {n:,}" for reason, n in entry.reasons.items())
+            quarantine.add_row(entry.drop_date.isoformat(), entry.file_kind, f"{entry.rows:,}", why)
         console.print(quarantine)
     else:
         console.print("Quarantined rows: none.")
@@ -306,6 +340,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="votum",
         description="Rating changes to clients, worklists to advisors, adoption to managers.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -426,6 +462,22 @@ USES_THE_WAREHOUSE = frozenset(
 )
 
 
+def _sending_check(args: argparse.Namespace) -> bool | None:
+    """Whether the command builds emails (False) or also sends them (True), or None
+    when it does neither: its sending settings are checked before anything starts."""
+    if args.command == "run":
+        if args.backfill:
+            return None
+        return not (args.dry_run or args.no_send)
+    if args.command == "report":
+        return not args.no_send
+    if args.command in ("dispatch", "release"):
+        return True
+    if args.command == "preview":
+        return False
+    return None
+
+
 def _purpose(args: argparse.Namespace) -> str:
     """What the lock file says the holder is doing (no addresses, no secrets)."""
     day = getattr(args, "date", None) or getattr(args, "week", None)
@@ -436,6 +488,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = get_settings()
+        sends = _sending_check(args)
+        if sends is not None:
+            check_sending_settings(settings, smtp=sends)
         settings.apply_runtime_environment()
         if args.command not in USES_THE_WAREHOUSE:
             code: int = args.handler(args, settings)

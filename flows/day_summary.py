@@ -38,6 +38,8 @@ class DaySummary:
     emails_previewed: int = 0
     unsendable: tuple[str, ...] = ()  # planned emails that cannot go out, and why
     quarantined: dict[str, int] = field(default_factory=dict)  # file kind -> rows
+    # file kind -> reason -> rows: why they were quarantined (never a row's values)
+    quarantine_reasons: dict[str, dict[str, int]] = field(default_factory=dict)
     quality_warnings: tuple[str, ...] = ()
     data_docs: str | None = None
     backfill: bool = False
@@ -102,6 +104,18 @@ def summary_as_dict(summary: DaySummary) -> dict[str, object]:
     return data
 
 
+def quarantine_lines(quarantined: dict[str, int], reasons: dict[str, dict[str, int]]) -> list[str]:
+    """One line per file with quarantined rows: how many and why (counts per reason)."""
+    lines = []
+    for kind, rows in sorted(quarantined.items()):
+        why = ", ".join(f"{reason}: {n:,}" for reason, n in reasons.get(kind, {}).items())
+        plural = "row" if rows == 1 else "rows"
+        lines.append(
+            f"quarantined (ops.quarantine): {kind} {rows:,} {plural}" + (f" ({why})" if why else "")
+        )
+    return lines
+
+
 def format_summary(summary: DaySummary) -> str:
     """A few plain lines a data engineer can read in a terminal or a log."""
     loaded = ", ".join(f"{kind} {rows:,}" for kind, rows in summary.rows_loaded.items())
@@ -128,9 +142,8 @@ def format_summary(summary: DaySummary) -> str:
     if summary.ineligible_by_reason:
         reasons = ", ".join(f"{k} {v:,}" for k, v in summary.ineligible_by_reason.items())
         lines.append(f"  to call instead: {reasons}")
-    if summary.quarantined:
-        moved = ", ".join(f"{k} {v:,}" for k, v in summary.quarantined.items())
-        lines.append(f"  rows quarantined (see ops.quarantine): {moved}")
+    for line in quarantine_lines(summary.quarantined, summary.quarantine_reasons):
+        lines.append(f"  {line}")
     for warning in summary.quality_warnings:
         lines.append(f"  quality warning: {warning}")
     if summary.data_docs:

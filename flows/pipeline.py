@@ -35,7 +35,7 @@ from flows.logs import attach_log_file
 from flows.notify.dispatch import DispatchReport, dispatch
 from flows.notify.journal import open_journal
 from flows.notify.ledger import OPS_ALERT, pending_count, release_day
-from flows.notify.ops_alert import OpsAlert, plan_ops_alert
+from flows.notify.ops_alert import OpsAlert, alerts_operations, plan_ops_alert
 from flows.notify.plan import PlanResult, plan_day
 from flows.notify.preview import write_previews
 from flows.notify.suppressions import sync_suppressions
@@ -60,10 +60,13 @@ from flows.report.files import write_report_files
 from flows.report.model import BankReport, BranchReport
 from flows.run_artifact import publish_run_summary
 from flows.run_dates import DateDecision, decide_run_date, last_processed_day
-from flows.run_ledger import FAILED, HELD, RunRecord, recorded_run
+from flows.run_ledger import DEGRADED, REFUSED, RunRecord, recorded_run
 from flows.run_lock import run_lock
+from flows.sending_settings import check_sending_settings
 from flows.settings import get_settings
 from flows.warehouse import open_warehouse, set_run_date, table_exists
+from flows.web.activity_store import open_activity_store
+from flows.web.activity_sync import sync_worklist_activities
 
 
 @task(name="ingest-drop", cache_policy=NO_CACHE)
@@ -82,6 +85,8 @@ def ingest_drop(run_date: date, inbox: Path) -> DropLoad:
         set_run_date(con, run_date, settings.sla_business_days)
         with open_journal(settings.journal_path) as journal:
             sync_suppressions(con, journal)
+        with open_activity_store(settings.worklist_activities_path) as store:
+            sync_worklist_activities(con, store)
     return load
 
 
@@ -201,9 +206,10 @@ def alert_operations(record: RunRecord) -> None:
 
 
 def _end_of_run(record: RunRecord) -> None:
-    """Every run leaves its summary as a Prefect artifact; failed and held runs alert."""
+    """Every run leaves its summary as a Prefect artifact; failed, held, refused and
+    degraded runs alert, and so does a run that quarantined rows of its drop."""
     publish_run_summary(record)
-    if record.outcome in (FAILED, HELD):
+    if record.outcome in (REFUSED, DEGRADED) or alerts_operations(record.outcome, record.counts):
         alert_operations(record)
 
 
@@ -237,7 +243,35 @@ def _refuse_or_skip(run: DailyRunParameters, run_date: date) -> DateDecision:
         backfill=run.backfill,
         force=run.force,
         scheduled=run.run_date is None,
+        today=today_in_berlin(),
     )
+
+
+def _refuse(decision: DateDecision) -> None:
+    if not decision.allowed:
+        raise RunRefusedError(f"Run refused: {decision.reason}.")
+
+
+def undelivered(report: DispatchReport) -> str | None:
+    """Why a dispatch did not get every email out (counts only), or None."""
+    parts = []
+    if report.left_pending:
+        parts.append(
+            f"{report.left_pending} emails left pending (the mail server kept deferring "
+            "them; `votum dispatch` tries again)"
+        )
+    if report.failed:
+        parts.append(
+            f"{report.failed} emails failed (refused for good; `votum status` shows the "
+            "server's replies)"
+        )
+    return "; ".join(parts) or None
+
+
+def _note_undelivered(record: RunRecord, report: DispatchReport) -> None:
+    reason = undelivered(report)
+    if reason:
+        record.degrade(reason)
 
 
 @flow(name="votum-daily-run", persist_result=False, validate_parameters=True)
@@ -251,6 +285,8 @@ def daily_run(run: DailyRunParameters = DEFAULT_DAILY) -> DaySummary | None:
     logger = get_run_logger()
     settings = get_settings()
     checked_target(settings)
+    if not run.backfill:
+        check_sending_settings(settings, smtp=run.send and not run.dry_run)
     run_date = run.resolved_date()
     inbox = run.inbox or settings.inbox_dir
     with run_lock(settings.run_lock_path, f"votum daily run {run_date}"):
@@ -258,9 +294,9 @@ def daily_run(run: DailyRunParameters = DEFAULT_DAILY) -> DaySummary | None:
         if decision.skip:
             logger.info("skipped: %s", decision.reason)
             return None
-        if not decision.allowed:
-            raise RunRefusedError(f"Run refused: {decision.reason}.")
         with _one_run("daily-run", f"votum daily run {run_date}", run_date=run_date) as record:
+            # A refusal is a run of its own: recorded (refused) and alerted.
+            record.stage("check_date", lambda: _refuse(decision))
             return _daily_stages(record, run, run_date, inbox)
 
 
@@ -311,6 +347,7 @@ def _daily_stages(
             record.stage("summary", lambda: summarize(load)),
             stage_seconds=dict(seconds),
             quarantined=raw_quality.quarantined,
+            quarantine_reasons=raw_quality.quarantine_reasons,
             quality_warnings=raw_quality.warnings,
             data_docs=str(raw_quality.data_docs),
             backfill=True,
@@ -348,6 +385,7 @@ def _daily_stages(
             report.left_pending,
             seconds["dispatch"],
         )
+        _note_undelivered(record, report)
 
     summary = record.stage("summary", lambda: summarize(load))
     summary = replace(
@@ -365,6 +403,7 @@ def _daily_stages(
         emails_previewed=previews,
         unsendable=tuple(sorted(plan.unusable.values())),
         quarantined=raw_quality.quarantined,
+        quarantine_reasons=raw_quality.quarantine_reasons,
         quality_warnings=raw_quality.warnings,
         data_docs=str(raw_quality.data_docs),
     )
@@ -398,10 +437,12 @@ def release_held(business_day: date, note: str | None) -> int:
 def release_run(business_day: date, note: str | None = None) -> tuple[int, DispatchReport]:
     """A person looked at a held day and lets its emails go: held rows become pending
     and are sent now, exactly once."""
+    check_sending_settings(get_settings())
     with _one_run("release", f"votum release {business_day}", run_date=business_day) as record:
         released = record.stage("release", lambda: release_held(business_day, note))
         report = record.stage("dispatch", dispatch_emails)
         record.count(_dispatch_counts(report) | {"emails_released": released})
+        _note_undelivered(record, report)
     get_run_logger().info(
         "released %d emails of %s; %d sent, %d failed, %d suppressed, %d left pending",
         released,
@@ -418,9 +459,11 @@ def release_run(business_day: date, note: str | None = None) -> tuple[int, Dispa
 def dispatch_run() -> DispatchReport:
     """Send whatever waits in the ledger: planned with ``--no-send``, or left pending by
     a mail server that was down."""
+    check_sending_settings(get_settings())
     with _one_run("dispatch", "votum dispatch") as record:
         report = record.stage("dispatch", dispatch_emails)
         record.count(_dispatch_counts(report))
+        _note_undelivered(record, report)
     get_run_logger().info(
         "dispatch: %d sent, %d failed, %d suppressed, %d left pending",
         report.sent,
@@ -448,6 +491,7 @@ class ReportSummary:
     emails_planned: int
     emails_sent: int
     emails_failed: int
+    emails_pending: int = 0
 
 
 @task(name="build-adoption-marts", cache_policy=NO_CACHE)
@@ -455,6 +499,12 @@ def build_adoption_marts() -> int:
     """The adoption models again: the worklists' send times are in the ledger now. On a
     remote target they are built there and mirrored back."""
     settings = get_settings()
+    # The advisors' latest worklist clicks count too (votum serve writes them any time).
+    with (
+        open_warehouse(settings.warehouse_path) as con,
+        open_activity_store(settings.worklist_activities_path) as store,
+    ):
+        sync_worklist_activities(con, store)
     result = build_selected(settings, ["fct_alerts+", "int_activities_weekly+"])
     mirror_marts(settings)
     return len(result.nodes)
@@ -508,6 +558,7 @@ def weekly_report(report: WeeklyReportParameters = DEFAULT_WEEKLY) -> ReportSumm
     ``VOTUM_HOME/reports/<week>/``, one email per branch manager, the bank summary."""
     logger = get_run_logger()
     checked_target(get_settings())
+    check_sending_settings(get_settings(), smtp=report.send)
     today = report.today or today_in_berlin()
     monday = parse_week(report.week)[1] if report.week else last_complete_week(today)
     label = week_label(monday)
@@ -520,6 +571,7 @@ def weekly_report(report: WeeklyReportParameters = DEFAULT_WEEKLY) -> ReportSumm
         sent = record.stage("dispatch", dispatch_emails) if report.send else DispatchReport()
         record.count({"branches": len(branches), "emails_planned": planned})
         record.count(_dispatch_counts(sent))
+        _note_undelivered(record, sent)
     return ReportSummary(
         week=label,
         branches=len(branches),
@@ -527,4 +579,5 @@ def weekly_report(report: WeeklyReportParameters = DEFAULT_WEEKLY) -> ReportSumm
         emails_planned=planned,
         emails_sent=sent.sent,
         emails_failed=sent.failed,
+        emails_pending=sent.left_pending,
     )

@@ -77,9 +77,49 @@ class Settings(BaseSettings):
     adoption_target: float = Field(
         default=0.80, gt=0, le=1, description="The target line of the adoption charts."
     )
+    # The CRM goals in the board summary (flows/report).
+    goal_informed_share: float = Field(
+        default=0.95, gt=0, le=1, description="Target share of alerted clients informed in a day."
+    )
+    goal_fee_eur_weekly: float | None = Field(
+        default=None, ge=0, description="Target fee income (EUR) of follow-up trades per week."
+    )
+    fee_rate: float | None = Field(
+        default=None,
+        ge=0,
+        lt=1,
+        description="Fee as a share of volume, to estimate it where fee_eur is missing.",
+    )
+    min_baseline_clients: int = Field(
+        default=200, ge=1, description="Fewer baseline clients: 'not enough data'."
+    )
+    advisor_weekly: bool = Field(
+        default=True, description="Send each advisor a personal weekly summary on Monday."
+    )
     unsubscribe_secret: SecretStr | None = Field(
         default=None,
         description="Key for the tokens in opt-out links; set it in production.",
+    )
+    # `votum serve` (flows/web): the opt-out pages and the worklist's action links.
+    action_url: str | None = Field(
+        default=None,
+        description=(
+            "Public address of the worklist action page (default: the origin of "
+            "VOTUM_UNSUBSCRIBE_URL + /worklist/action)."
+        ),
+    )
+    worklist_link_days: int = Field(
+        default=14, ge=1, le=365, description="Days a worklist action link stays valid."
+    )
+    serve_rate_per_minute: int = Field(
+        default=30, ge=1, description="Requests per minute and source address for votum serve."
+    )
+    serve_trusted_proxy: str | None = Field(
+        default=None,
+        description=(
+            "Address of the reverse proxy whose X-Forwarded-For votum serve believes "
+            "(comma-separated for several); none: the peer address is the source."
+        ),
     )
 
     sla_business_days: int = Field(default=2, ge=0, le=30)
@@ -118,7 +158,18 @@ class Settings(BaseSettings):
         default=0.05,
         ge=0,
         le=1,
-        description="A file with a larger share of faulty rows is a file fault.",
+        description=(
+            "A file with a larger share of faulty rows is a file fault (when at least "
+            "VOTUM_MIN_QUARANTINE_ROWS of them are faulty)."
+        ),
+    )
+    min_quarantine_rows: int = Field(
+        default=10,
+        ge=1,
+        description=(
+            "Faulty rows a file needs at least before its share makes a file fault; fewer "
+            "are quarantined and the day goes on."
+        ),
     )
     max_holdings_change: float = Field(
         default=0.20,
@@ -170,6 +221,19 @@ class Settings(BaseSettings):
     @property
     def opt_out_address(self) -> str:
         return self.unsubscribe_address or f"unsubscribe@{self.mail_domain}"
+
+    @property
+    def worklist_action_url(self) -> str:
+        """VOTUM_ACTION_URL, else ``<origin of VOTUM_UNSUBSCRIBE_URL>/worklist/action``."""
+        if self.action_url:
+            return self.action_url
+        scheme, _, rest = self.unsubscribe_url.partition("://")
+        return f"{scheme}://{rest.split('/', 1)[0]}/worklist/action"
+
+    @property
+    def worklist_activities_path(self) -> Path:
+        """The SQLite file of the advisors' clicks on worklist action links."""
+        return self.home_dir / "worklist_activities.sqlite"
 
     @property
     def prefect_home(self) -> Path:

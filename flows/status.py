@@ -21,6 +21,7 @@ import yaml  # type: ignore[import-untyped]
 
 from flows.calendar import holiday_name
 from flows.errors import WarehouseBusyError
+from flows.quality.quarantine import quarantine_reasons
 from flows.run_ledger import RunRow, last_runs
 from flows.run_lock import current_holder
 from flows.settings import PROJECT_ROOT, Settings
@@ -49,6 +50,7 @@ class Quarantined:
     drop_date: date
     file_kind: str
     rows: int
+    reasons: dict[str, int] = field(default_factory=dict)  # reason -> rows, never values
 
 
 @dataclass(frozen=True)
@@ -128,8 +130,8 @@ def _warehouse_figures(settings: Settings, status: Status, runs: int) -> None:
             ]
         if table_exists(con, "ops", "quarantine"):
             status.quarantined = [
-                Quarantined(*row)
-                for row in con.execute(
+                Quarantined(day, kind, rows, quarantine_reasons(con, day).get(kind, {}))
+                for day, kind, rows in con.execute(
                     """
                     SELECT drop_date, file_kind, count(*) FROM ops.quarantine
                     GROUP BY ALL ORDER BY drop_date DESC, file_kind LIMIT 20

@@ -2,9 +2,10 @@
 
 * :func:`check_drop` after ingest, before dbt: the raw suites of every file of the drop.
   Row faults move to the quarantine and the run goes on; file faults (and a file with
-  too large a share of faulty rows) take the drop out of the raw layer again and stop
-  the run with a message naming the file and the check; an implausible holdings volume
-  or a drop older than the last one holds the day.
+  too many faulty rows: a share and a count, :func:`too_many_faulty_rows`) take the
+  drop out of the raw layer again and stop the run with a message naming the file and
+  the check; an implausible holdings volume or a drop older than the last one holds the
+  day.
 * :func:`check_marts` after dbt, before dispatch: a failing mart suite holds the day.
 
 Great Expectations does the validating (in SQL, inside DuckDB) and writes Data Docs;
@@ -34,7 +35,7 @@ from flows.quality.gx_project import (
     open_context,
     release_engine,
 )
-from flows.quality.quarantine import quarantine_rows, quarantine_unreadable
+from flows.quality.quarantine import quarantine_reasons, quarantine_rows, quarantine_unreadable
 from flows.quality.rules import ALL_RULES, Rule
 from flows.quality.sql_support import ensure_quality_objects, forget_quarantine
 from flows.settings import Settings
@@ -67,6 +68,8 @@ class RuleOutcome:
 class QualityReport:
     outcomes: tuple[RuleOutcome, ...] = ()
     quarantined: dict[str, int] = field(default_factory=dict)  # file kind -> rows
+    # file kind -> reason -> rows (a row with two faults counts under both)
+    quarantine_reasons: dict[str, dict[str, int]] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     hold_reasons: tuple[str, ...] = ()
     data_docs: Path | None = None
@@ -192,6 +195,23 @@ def _quarantine(
     return {str(kind): int(n) for kind, n in rows}
 
 
+def too_many_faulty_rows(
+    file_name: str, faulty: int, total: int, *, max_share: float, min_rows: int
+) -> str | None:
+    """The file fault of a file with too many faulty rows, or None. Like the circuit
+    breaker it needs both a share and a count: more than ``max_share`` of the rows and at
+    least ``min_rows`` of them (a ratings file of ten rows with one bad row is not
+    a broken file; its bad row is quarantined and the day goes on)."""
+    share = faulty / total if total else 0.0
+    if share <= max_share or faulty < min_rows:
+        return None
+    return (
+        f"{file_name}: {faulty} of {total} rows are faulty ({share:.1%}, more than "
+        f"VOTUM_MAX_QUARANTINE_SHARE={max_share:.0%} and at least "
+        f"VOTUM_MIN_QUARANTINE_ROWS={min_rows}); see ops.quarantine"
+    )
+
+
 def check_drop(settings: Settings, load: DropLoad, *, backfill: bool = False) -> QualityReport:
     """The raw suites on the drop just loaded (see the module's description)."""
     day = load.drop_date
@@ -218,14 +238,15 @@ def check_drop(settings: Settings, load: DropLoad, *, backfill: bool = False) ->
             if o.action == "file" and o.unexpected
         ]
         for loaded in load.files:
-            total = loaded.rows_loaded + loaded.rows_rejected
-            share = quarantined.get(loaded.file_kind, 0) / total if total else 0.0
-            if share > settings.max_quarantine_share:
-                faults.append(
-                    f"{loaded.file_name}: {quarantined[loaded.file_kind]} of {total} rows are "
-                    f"faulty ({share:.1%}, more than VOTUM_MAX_QUARANTINE_SHARE="
-                    f"{settings.max_quarantine_share:.0%}); see ops.quarantine"
-                )
+            fault = too_many_faulty_rows(
+                loaded.file_name,
+                quarantined.get(loaded.file_kind, 0),
+                loaded.rows_loaded + loaded.rows_rejected,
+                max_share=settings.max_quarantine_share,
+                min_rows=settings.min_quarantine_rows,
+            )
+            if fault is not None:
+                faults.append(fault)
         if faults:
             unload_drop(con, day)
             raise DropQualityError(
@@ -246,9 +267,11 @@ def check_drop(settings: Settings, load: DropLoad, *, backfill: bool = False) ->
                 f"drop {day} is older than the last processed drop {latest}; run it with "
                 "--backfill to rebuild without sending"
             )
+        reasons = quarantine_reasons(con, day)
     return QualityReport(
         outcomes=tuple(outcomes),
         quarantined=quarantined,
+        quarantine_reasons=reasons,
         warnings=tuple(
             f"{o.suite.removeprefix('raw_')}: {o.description} ({o.unexpected})"
             for o in outcomes

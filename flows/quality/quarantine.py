@@ -130,3 +130,24 @@ def quarantine_unreadable(
         [drop_date, drop_file.name],
     ).fetchall()
     return int(rows[0][0]) if rows else 0
+
+
+def quarantine_reasons(
+    con: duckdb.DuckDBPyConnection, drop_date: date
+) -> dict[str, dict[str, int]]:
+    """Per file kind of the drop, how many quarantined rows give each reason (a row
+    with two faults counts under both). Reasons are the rules' descriptions and the
+    reader's column names: never a value of the row."""
+    rows = con.execute(
+        """
+        SELECT file_kind, reason, count(*) AS n
+        FROM (SELECT file_kind, unnest(reasons) AS reason FROM ops.quarantine
+              WHERE drop_date = ?)
+        GROUP BY ALL ORDER BY file_kind, n DESC, reason
+        """,
+        [drop_date],
+    ).fetchall()
+    found: dict[str, dict[str, int]] = {}
+    for kind, reason, count in rows:
+        found.setdefault(str(kind), {})[str(reason)] = int(count)
+    return found

@@ -13,7 +13,13 @@ import pytest
 
 from flows.demo.generate import make_isin
 from flows.ingest.loader import DropLoad, load_drop
-from flows.quality.gates import DropQualityError, QualityError, check_drop, check_marts
+from flows.quality.gates import (
+    DropQualityError,
+    QualityError,
+    check_drop,
+    check_marts,
+    too_many_faulty_rows,
+)
 from flows.settings import Settings, get_settings
 from flows.transform import build_marts
 from flows.warehouse import open_warehouse, set_run_date
@@ -170,8 +176,9 @@ def test_data_docs_are_written_without_client_data(settings: Settings, tmp_path:
             "holdings.csv: duplicate keys (client_id, isin) in holdings.csv (1 found)",
         ),
         (
-            [["C1", SAP, -1, "10.00", DAY.isoformat()], ["C2", SAP, 1, "10.00", DAY.isoformat()]],
-            "holdings.csv: 1 of 2 rows are faulty (50.0%, more than VOTUM_MAX_QUARANTINE_SHARE=5%)",
+            [[f"C{i}", SAP, -1 if i < 10 else 1, "10.00", DAY.isoformat()] for i in range(20)],
+            "holdings.csv: 10 of 20 rows are faulty (50.0%, more than "
+            "VOTUM_MAX_QUARANTINE_SHARE=5% and at least VOTUM_MIN_QUARANTINE_ROWS=10)",
         ),
     ],
     ids=["empty", "as_of", "duplicates", "too-many-faults"],
@@ -190,6 +197,19 @@ def test_file_faults_stop_the_run_and_keep_nothing(
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         for table in ("raw.ratings", "raw.holdings", "raw.drop_files"):
             assert con.execute(f"SELECT count(*) FROM {table}").fetchall() == [(0,)], table
+
+
+@pytest.mark.parametrize(
+    ("faulty", "total", "is_fault"),
+    [(1, 10, False), (9, 10, False), (9, 100, False), (10, 100, True), (10, 1000, False)],
+)
+def test_a_file_fault_needs_both_the_share_and_the_count_of_faulty_rows(
+    faulty: int, total: int, is_fault: bool
+) -> None:
+    fault = too_many_faulty_rows("ratings.csv", faulty, total, max_share=0.05, min_rows=10)
+    assert (fault is not None) == is_fault
+    if fault is not None:
+        assert fault.startswith(f"ratings.csv: {faulty} of {total} rows are faulty")
 
 
 def test_implausible_volume_and_an_old_drop_hold_the_day(

@@ -1,7 +1,19 @@
 """Our own exception types. Every message says what is wrong and where, so that a data
-engineer can act on it without reading a traceback."""
+engineer can act on it without reading a traceback.
+
+The exit codes of ``votum`` (each error type carries its own as ``exit_code``):
+0 done; 1 an unexpected error; 2 configuration; 3 a file of the drop is unusable;
+4 the warehouse is busy or unreadable; 5 dbt failed; 6 a quality rule could not run;
+7 the mail server cannot be used (nothing was claimed or sent); 8 the day was refused;
+9 the run went through but emails did not all go out (left pending because the server
+kept deferring them, or failed, or of unknown outcome); 10 the day is held.
+"""
 
 from __future__ import annotations
+
+# Outcomes that are not errors: the command did its work, the exit code says how it ended.
+EXIT_DEGRADED = 9
+EXIT_HELD = 10
 
 
 class VotumError(Exception):
@@ -57,6 +69,6 @@ class RunInProgressError(WarehouseBusyError):
 
 class RunRefusedError(VotumError):
     """The run was asked for a day it must not run (an older day without ``--backfill``,
-    a weekend or holiday without ``--force``)."""
+    a day after today or a weekend or holiday without ``--force``)."""
 
     exit_code = 8

@@ -3,11 +3,17 @@ outcome and where it stopped.
 
 A run is written when it starts (outcome ``running``, with the stage it is in) and again
 when it ends: ``succeeded``, ``held`` (the circuit breaker or a blocking check kept the
-day's emails back), ``skipped`` (a scheduled run on a weekend or holiday) or ``failed``
-with the stage and the reason. A run whose process died shows as ``failed`` with the
-reason ``interrupted`` once the next run starts (that run holds the run lock, so no
-other run can still be going). Counts and seconds per stage are JSON objects of numbers:
-no client personal data.
+day's emails back), ``degraded`` (it went through, but emails were left pending, failed
+or of unknown outcome), ``skipped`` (a scheduled run on a weekend or holiday),
+``refused`` (a day it must not run: after today, before the last processed day, a
+weekend) or ``failed`` with the stage and the reason. A run whose process died shows as
+``failed`` with the reason ``interrupted`` once the next run starts (that run holds the
+run lock, so no other run can still be going). Counts and seconds per stage are JSON
+objects of numbers: no client personal data; email addresses and quoted values are taken
+out of every reason (flows/redact.py).
+
+Recording the end of a failed run can fail too (a full disk): that is logged, the end
+hook (the operations alert) is still called, and the run's own error goes on.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVar
 
+from flows.redact import redact_addresses, redact_database_error
 from flows.settings import Settings
 from flows.warehouse import ensure_schema, open_warehouse, table_exists
 
@@ -30,6 +37,7 @@ logger = logging.getLogger("votum.runs")
 T = TypeVar("T")
 
 RUNNING, SUCCEEDED, HELD, SKIPPED, FAILED = "running", "succeeded", "held", "skipped", "failed"
+DEGRADED, REFUSED = "degraded", "refused"
 REASON_MAX_CHARS = 1500
 
 _active_runs: set[str] = set()
@@ -45,10 +53,21 @@ def describe_error(exc: BaseException) -> str:
     carry messages written for a data engineer; anything else is named by its type."""
     from flows.errors import VotumError
 
-    text = str(exc) if isinstance(exc, VotumError) else f"{type(exc).__name__}: {exc}"
+    # Our own messages name files, columns and checks; anything else (a DuckDB error
+    # among them) may quote the value it choked on.
+    text = (
+        str(exc)
+        if isinstance(exc, VotumError)
+        else f"{type(exc).__name__}: {redact_database_error(str(exc))}"
+    )
     if isinstance(exc, KeyboardInterrupt):
         text = "interrupted (KeyboardInterrupt)"
-    text = " ".join(text.split())
+    return _reason_text(text)
+
+
+def _reason_text(text: str) -> str:
+    """One line, no email address, at most ``REASON_MAX_CHARS``."""
+    text = redact_addresses(" ".join(text.split()))
     return text if len(text) <= REASON_MAX_CHARS else text[: REASON_MAX_CHARS - 1] + "…"
 
 
@@ -91,10 +110,17 @@ class RunRecord:
     def hold(self, reason: str) -> None:
         """The day's emails are held: the run goes on (files, summary) and ends held,
         naming the stage that held it."""
-        self.outcome, self.reason, self.outcome_stage = HELD, reason, self.stage_name
+        self.outcome, self.reason, self.outcome_stage = HELD, _reason_text(reason), self.stage_name
+
+    def degrade(self, reason: str) -> None:
+        """Emails did not all go out: the run goes on and ends degraded (a held run
+        stays held: nothing of its day went out anyway)."""
+        if self.outcome != HELD:
+            self.outcome, self.reason = DEGRADED, _reason_text(reason)
+            self.outcome_stage = self.stage_name
 
     def skip(self, reason: str) -> None:
-        self.outcome, self.reason = SKIPPED, reason
+        self.outcome, self.reason = SKIPPED, _reason_text(reason)
 
     @property
     def seconds(self) -> float:
@@ -177,11 +203,15 @@ def recorded_run(
         try:
             yield record
         except BaseException as exc:
-            record.outcome, record.reason = FAILED, describe_error(exc)
+            from flows.errors import RunRefusedError
+
+            record.outcome = REFUSED if isinstance(exc, RunRefusedError) else FAILED
+            record.reason = describe_error(exc)
             record.ended_at = _now()
-            record._write()
+            # The run's own error goes on whatever happens while it is recorded.
+            _write_after_failure(record)
             if on_end is not None and isinstance(exc, Exception):
-                on_end(record)
+                _end_after_failure(on_end, record)
             raise
         if record.outcome == RUNNING:
             record.outcome = SUCCEEDED
@@ -192,6 +222,30 @@ def recorded_run(
     finally:
         with _guard:
             _active_runs.discard(record.run_id)
+
+
+def _write_after_failure(record: RunRecord) -> None:
+    try:
+        record._write()
+    except Exception as write_error:  # noqa: BLE001 - logged; the run's own error wins
+        logger.error(
+            "the run ledger could not record run %s as %s (%s); its own error follows",
+            record.run_id,
+            record.outcome,
+            describe_error(write_error),
+        )
+
+
+def _end_after_failure(on_end: Callable[[RunRecord], None], record: RunRecord) -> None:
+    try:
+        on_end(record)
+    except Exception as end_error:  # noqa: BLE001 - logged; the run's own error wins
+        logger.error(
+            "the end of failed run %s (summary, operations alert) could not be completed "
+            "(%s); its own error follows",
+            record.run_id,
+            describe_error(end_error),
+        )
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from flows.notify.payloads import (
     WorklistLine,
 )
 from flows.templating import template_environment
+from flows.urls import web_link_problem
 
 __all__ = [
     "DIGEST_HTML",
@@ -428,8 +429,9 @@ _UNSAFE_IN_LINK = re.compile(r'[\s<>"]')
 def _opt_out(links: UnsubscribeLinks, texts: Mapping[str, str]) -> _OptOut:
     https = links.https.strip()
     mailto = links.mailto.strip()
-    if not https.lower().startswith("https://"):
-        raise RenderError(f"unsubscribe link is not https: {https!r}")
+    problem = web_link_problem(https)
+    if problem:
+        raise RenderError(f"unsubscribe link {problem}: {https!r}")
     for link in (https, mailto):
         if not link.isprintable() or _UNSAFE_IN_LINK.search(link):
             raise RenderError(f"unsubscribe link contains unsafe characters: {link!r}")

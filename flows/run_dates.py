@@ -37,14 +37,23 @@ def decide_run_date(
     backfill: bool,
     force: bool,
     scheduled: bool,
+    today: date,
 ) -> DateDecision:
     """May a daily run go for ``day``?
 
+    - A day after ``today`` (Europe/Berlin) only with ``force``: one mistyped date would
+      otherwise make every later real day "before the last processed day".
     - A day before the last processed one only as a backfill (rebuilds, sends nothing):
       sending it now would reach clients with old news after newer news.
     - A weekend or holiday only with ``force``; a scheduled run (no date given) on such a
       day is skipped rather than failed, so holidays do not page anyone.
     """
+    if day > today and not force:
+        return DateDecision(
+            False,
+            f"{day} is after today ({today}, Europe/Berlin); check the date, or run it with "
+            "--force if that is intended",
+        )
     off = not_a_business_day(day)
     if off and not force:
         if scheduled:

@@ -22,6 +22,7 @@ import yaml  # type: ignore[import-untyped]
 from flows.calendar import holiday_name
 from flows.errors import WarehouseBusyError
 from flows.quality.quarantine import quarantine_reasons
+from flows.redact import redact_addresses
 from flows.run_ledger import RunRow, last_runs
 from flows.run_lock import current_holder
 from flows.settings import PROJECT_ROOT, Settings
@@ -116,9 +117,10 @@ def _warehouse_figures(settings: Settings, status: Status, runs: int) -> None:
                 ).fetchall()
             ]
         if table_exists(con, "ops", "delivery_ledger"):
+            # A 550 reply usually quotes the recipient's address: shown without it.
             status.failed_emails = [
-                FailedEmails(*row)
-                for row in con.execute(
+                FailedEmails(day, kind, count, reply and redact_addresses(reply), key)
+                for day, kind, count, reply, key in con.execute(
                     """
                     SELECT business_day, kind, count(*),
                            arg_max(coalesce(last_reply, status_reason), updated_at),

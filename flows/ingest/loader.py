@@ -13,25 +13,27 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
 
 from flows.errors import DropError, MalformedFileError
+from flows.ingest.decimal_mark import count_forms, decide_decimal_comma
 from flows.ingest.drop_files import DROP_FILES, LINEAGE_COLUMNS, TEXT, DropFile
 from flows.ingest.reader import (
     SourceFile,
     find_source_file,
     inspect_csv,
     inspect_parquet,
+    numeric_columns,
     sha256_of,
 )
 from flows.warehouse import ensure_schema, first_row
 
 # Bump when the way files are read changes, so that unchanged files are read again.
-LOADER_VERSION = 1
+LOADER_VERSION = 2
 _DROP_FOLDER = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -84,18 +86,43 @@ def inspect_drop(con: duckdb.DuckDBPyConnection, drop_dir: Path) -> list[SourceF
                 ).fetchall()
             except duckdb.Error as exc:
                 raise MalformedFileError(
-                    f"{path.name}: not a readable Parquet file ({exc})."
-                ) from exc
+                    f"{path.name}: not a readable Parquet file ({type(exc).__name__})."
+                ) from None
             sources.append(inspect_parquet(drop_file, path, [str(row[0]) for row in described]))
         else:
-            sources.append(inspect_csv(drop_file, path))
+            sources.append(_with_decimal_mark(con, inspect_csv(drop_file, path)))
     return sources
 
 
-def _csv_scan(source: SourceFile, rejects: str | None) -> str:
+def _with_decimal_mark(con: duckdb.DuckDBPyConnection, source: SourceFile) -> SourceFile:
+    """A comma-delimited file writes a decimal point; any other one is asked, in one
+    scan of its numeric columns (:mod:`flows.ingest.decimal_mark`)."""
+    columns = numeric_columns(source)
+    if source.delimiter == "," or not columns:
+        return source
+    try:
+        forms = count_forms(con, _csv_scan(source, None, as_text=True), columns)
+    except duckdb.Error as exc:
+        raise MalformedFileError(f"{source.name}: {describe_reader_error(exc)}") from None
+    return replace(source, decimal_comma=decide_decimal_comma(source.name, forms))
+
+
+def describe_reader_error(exc: duckdb.Error) -> str:
+    """What DuckDB's reader could not do, without its message: that quotes the line it
+    choked on (a client's name, address or position) and the path of the file."""
+    line = re.search(r"\bline:? (\d+)", str(exc), flags=re.IGNORECASE)
+    where = f"line {line.group(1)}: " if line else ""
+    return (
+        f"{where}cannot be read ({type(exc).__name__}); check that it is UTF-8 CSV with one "
+        "record per line and a header row, or a Parquet file"
+    )
+
+
+def _csv_scan(source: SourceFile, rejects: str | None, *, as_text: bool = False) -> str:
     """A ``read_csv`` call that reads ``source`` exactly as inspected. Unreadable rows
-    go to the reject table ``rejects``; without one they are skipped the same way."""
-    types = {c.name: c.type for c in source.drop_file.columns}
+    go to the reject table ``rejects``; without one they are skipped the same way.
+    ``as_text``: every column as text (to look at how its numbers are written)."""
+    types = {c.name: TEXT if as_text else c.type for c in source.drop_file.columns}
     columns = []
     for position, name in enumerate(source.header):
         alias = name if name in types else f"_extra_{position}"
@@ -358,7 +385,9 @@ def load_drop(
                 try:
                     loaded, rejected = insert(con, source, drop_date)
                 except duckdb.Error as exc:
-                    raise MalformedFileError(f"{source.name}: cannot be read: {exc}") from exc
+                    raise MalformedFileError(
+                        f"{source.name}: {describe_reader_error(exc)}"
+                    ) from None
                 sha = hashes[source.path].result()
                 con.execute(
                     "INSERT INTO raw.drop_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -4,7 +4,12 @@ A CSV file may come as UTF-8 with or without a byte-order mark, comma- or
 semicolon-delimited, with a decimal point or (German export) a decimal comma. We read
 the header and a sample ourselves, so that a missing column is reported by name before
 anything is loaded, and then let DuckDB's reader parse the whole file with exactly those
-settings (no guessing on 10 million rows).
+settings (no guessing on 10 million rows). Whether a semicolon file writes a decimal
+comma is decided from its whole numeric columns (:mod:`flows.ingest.decimal_mark`), not
+from the sample.
+
+Error messages name the file, the line and the column, never a value: a drop holds
+client names, addresses and positions.
 """
 
 from __future__ import annotations
@@ -12,7 +17,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -23,7 +27,6 @@ from flows.ingest.drop_files import TEXT, DropFile
 SAMPLE_BYTES = 256 * 1024
 _BOM = b"\xef\xbb\xbf"
 _DELIMITERS = (",", ";", "\t", "|")
-_GERMAN_NUMBER = re.compile(r"^[+-]?\d{1,3}(\.\d{3})*,\d+$|^[+-]?\d+,\d+$")
 
 
 @dataclass(frozen=True)
@@ -83,12 +86,27 @@ def _check_columns(drop_file: DropFile, path: Path, header: tuple[str, ...]) -> 
             )
         seen.add(name)
     missing = [c for c in drop_file.required_columns if c not in seen]
-    if missing:
-        plural = "s" if len(missing) > 1 else ""
+    if not missing:
+        return
+    plural = "s" if len(missing) > 1 else ""
+    names = ", ".join(repr(m) for m in missing)
+    known = set(drop_file.column_names)
+    if not seen & known:
+        # Not a header row at all (a file exported without one): its first line is data,
+        # a client's name and address perhaps. Never echo it.
         raise MissingColumnError(
-            f"{path.name}: required column{plural} {', '.join(repr(m) for m in missing)} "
-            f"missing (found: {', '.join(h for h in header if h) or 'no columns'})."
+            f"{path.name}: the first line does not look like a header row: none of the "
+            f"expected column names ({', '.join(drop_file.column_names)}) is in it. "
+            "Export the file with its header row."
         )
+    # Name only the columns we know: an unknown one may be a value of a row.
+    found = [h for h in header if h in known]
+    others = len([h for h in header if h and h not in known])
+    rest = f" and {others} other column{'s' if others > 1 else ''}" if others else ""
+    raise MissingColumnError(
+        f"{path.name}: required column{plural} {names} missing "
+        f"(found: {', '.join(found) or 'none of the expected columns'}{rest})."
+    )
 
 
 def _decode_sample(path: Path, raw: bytes) -> str:
@@ -105,36 +123,64 @@ def _decode_sample(path: Path, raw: bytes) -> str:
         ) from exc
 
 
+def _parse_sample(path: Path, text: str, delimiter: str) -> list[list[str]]:
+    """The sample's rows, or a file fault naming the line the CSV module cannot read
+    (a field over its size limit, a bare carriage return inside a field)."""
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    rows: list[list[str]] = []
+    try:
+        for row in reader:
+            rows.append(row)
+    except csv.Error as exc:
+        line = reader.line_num or 1
+        if "field larger than field limit" in str(exc):
+            problem = (
+                f"a field is longer than {csv.field_size_limit():,} characters "
+                "(an unclosed quote swallowing the lines after it?)"
+            )
+        elif "new-line character seen in unquoted field" in str(exc):
+            problem = (
+                "a line ends in a bare carriage return (CR without LF, an old Mac "
+                "export?); save the file with LF or CRLF line ends"
+            )
+        else:
+            problem = "it cannot be read as CSV"
+        raise MalformedFileError(f"{path.name}: line {line}: {problem}.") from None
+    return rows
+
+
 def inspect_csv(drop_file: DropFile, path: Path) -> SourceFile:
-    """Read the header and a sample of ``path`` and tell how DuckDB should parse it."""
+    """Read the header and a sample of ``path`` and tell how DuckDB should parse it
+    (the decimal mark is decided later, from the whole file)."""
     with path.open("rb") as handle:
         raw = handle.read(SAMPLE_BYTES)
+    more_follows = len(raw) == SAMPLE_BYTES
     if raw.startswith(_BOM):
         raw = raw[len(_BOM) :]
     if not raw.strip():
         raise MalformedFileError(f"{path.name}: the file is empty; expected at least a header row.")
+    if more_follows and b"\n" not in raw:
+        raise MalformedFileError(
+            f"{path.name}: line 1 (the header row) has no line break in its first "
+            f"{SAMPLE_BYTES // 1024} KiB; a header row is a short line of column names. "
+            "Is this a CSV file with one record per line?"
+        )
     text = _decode_sample(path, raw)
     header_line = text.splitlines()[0]
     delimiter = max(_DELIMITERS, key=header_line.count)
     if header_line.count(delimiter) == 0:
         delimiter = ","
-    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    rows = _parse_sample(path, text, delimiter)
     header = tuple(_normalise_name(h) for h in rows[0])
     _check_columns(drop_file, path, header)
-    decimal_comma = False
-    if delimiter != ",":
-        # A German export writes 1.234,56. Judge by the sample's numeric columns: one
-        # value with a decimal comma settles it (a thousands dot alone cannot).
-        numeric = [
-            header.index(c.name) for c in drop_file.columns if c.type != TEXT and c.name in header
-        ]
-        decimal_comma = any(
-            _GERMAN_NUMBER.match(row[i].strip())
-            for row in rows[1:]
-            for i in numeric
-            if i < len(row)
-        )
-    return SourceFile(drop_file, path, "csv", header, delimiter, decimal_comma)
+    return SourceFile(drop_file, path, "csv", header, delimiter)
+
+
+def numeric_columns(source: SourceFile) -> tuple[str, ...]:
+    """The file's columns loaded as numbers (their decimal mark matters)."""
+    return tuple(
+        c.name for c in source.drop_file.columns if c.type != TEXT and c.name in source.header
+    )
 
 
 def inspect_parquet(drop_file: DropFile, path: Path, column_names: list[str]) -> SourceFile:

@@ -261,3 +261,136 @@ def test_holdings_snapshots_beyond_retention_are_pruned(
         r[0]
         for r in con.execute("SELECT DISTINCT _drop_date FROM raw.holdings ORDER BY 1").fetchall()
     ] == days[1:]
+
+
+HOLDINGS_HEADER = "client_id;isin;quantity;market_value_eur;as_of\n"
+
+
+def _ratings_and(drop: Path, holdings: str) -> Path:
+    write_csv(drop / "ratings.csv", RATINGS, [])
+    (drop / "holdings.csv").write_text(holdings, encoding="utf-8")
+    return drop
+
+
+def test_decimal_comma_is_decided_from_the_whole_column_not_a_sample(
+    tmp_path: Path, con: duckdb.DuckDBPyConnection
+) -> None:
+    # The first 256 KiB hold only thousands-dotted integers; a decimal comma comes later.
+    dotted = [f"C{i:05d};{SAP};1.500;2.000;02.03.2026\n" for i in range(8000)]
+    drop = _ratings_and(
+        tmp_path / "inbox" / DAY.isoformat(),
+        HOLDINGS_HEADER + "".join(dotted) + f"Z1;{SAP};1.234,5;12.345,67;02.03.2026\n",
+    )
+    assert (drop / "holdings.csv").stat().st_size > 256 * 1024
+    load_drop(con, drop, DAY)
+    assert con.execute(
+        "SELECT quantity, market_value_eur FROM raw.holdings WHERE client_id IN ('C00000', 'Z1') "
+        "ORDER BY client_id"
+    ).fetchall() == [
+        (Decimal("1500.0000"), Decimal("2000.00")),
+        (Decimal("1234.5000"), Decimal("12345.67")),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        (
+            [f"C1;{SAP};4.711;8.150;02.03.2026", f"C2;{SAP};7;12;02.03.2026"],
+            "holdings.csv: column quantity, market_value_eur is ambiguous",
+        ),
+        (
+            [f"C1;{SAP};1,5;2.000;02.03.2026", f"C2;{SAP};7;12.25;02.03.2026"],
+            "holdings.csv: column quantity uses a decimal comma, column market_value_eur a "
+            "decimal point",
+        ),
+        (
+            [f"C1;{SAP};1,5;2;02.03.2026", f"C2;{SAP};7.5;12;02.03.2026"],
+            "holdings.csv: column quantity holds numbers with a decimal comma and numbers "
+            "with a decimal point",
+        ),
+    ],
+    ids=["only-dotted-integers", "columns-disagree", "column-mixes"],
+)
+def test_a_decimal_mark_that_cannot_be_told_is_a_file_fault_naming_the_column(
+    tmp_path: Path, con: duckdb.DuckDBPyConnection, rows: list[str], message: str
+) -> None:
+    drop = _ratings_and(
+        tmp_path / "inbox" / DAY.isoformat(), HOLDINGS_HEADER + "\n".join(rows) + "\n"
+    )
+    with pytest.raises(MalformedFileError) as raised:
+        load_drop(con, drop, DAY)
+    assert str(raised.value).startswith(message)
+    for value in ("4.711", "8.150", "12.25", "7.5"):  # never a value of the file
+        assert value not in str(raised.value)
+    assert con.execute("SELECT count(*) FROM raw.holdings").fetchone() == (0,)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            f'isin,security_name,rating,rated_at\n{SAP},"{"x" * 200_000}",buy,2026-03-02\n',
+            "ratings.csv: line 2: a field is longer than 131,072 characters",
+        ),
+        (
+            "isin,security_name,rating,rated_at" + "".join(f",c{i}" for i in range(60_000)),
+            "ratings.csv: line 1 (the header row) has no line break in its first 256 KiB",
+        ),
+        (
+            f"isin,security_name,rating,rated_at\r{SAP},SAP SE,buy,2026-03-02\r",
+            "ratings.csv: line 1: a line ends in a bare carriage return",
+        ),
+    ],
+    ids=["field-over-the-csv-limit", "endless-header-line", "cr-line-ends"],
+)
+def test_lines_the_csv_module_cannot_read_are_a_file_fault_naming_the_line(
+    tmp_path: Path, con: duckdb.DuckDBPyConnection, content: str, message: str
+) -> None:
+    drop = write_drop(tmp_path / "inbox", DAY, holdings=[["C1", SAP, 1, 10]])
+    (drop / "ratings.csv").write_text(content, encoding="utf-8", newline="")
+    with pytest.raises(MalformedFileError) as raised:
+        load_drop(con, drop, DAY)
+    assert str(raised.value).startswith(message)
+    assert MalformedFileError.exit_code == 3
+
+
+def test_a_file_without_header_row_is_named_without_echoing_its_first_line(
+    tmp_path: Path, con: duckdb.DuckDBPyConnection
+) -> None:
+    drop = write_drop(tmp_path / "inbox", DAY, ratings=[], holdings=[["C1", SAP, 1, 10]])
+    (drop / "clients.csv").write_text(
+        "C1,Zacharias,Geheim,geheim.zacharias@example.com,de,A1,ja\n", encoding="utf-8"
+    )
+    with pytest.raises(MissingColumnError) as raised:
+        load_drop(con, drop, DAY)
+    message = str(raised.value)
+    assert message.startswith(
+        "clients.csv: the first line does not look like a header row: none of the expected "
+        "column names (client_id, first_name, "
+    )
+    for value in ("Zacharias", "Geheim", "geheim.zacharias@example.com"):
+        assert value.lower() not in message.lower()
+
+
+def test_an_unknown_header_name_is_counted_not_echoed(
+    tmp_path: Path, con: duckdb.DuckDBPyConnection
+) -> None:
+    drop = write_drop(tmp_path / "inbox", DAY, ratings=[], holdings=[["C1", SAP, 1, 10]])
+    write_csv(drop / "clients.csv", ["client_id", "anna@example.com", "email"], [])
+    with pytest.raises(MissingColumnError) as raised:
+        load_drop(con, drop, DAY)
+    assert "(found: client_id, email and 1 other column)" in str(raised.value)
+    assert "anna@example.com" not in str(raised.value)
+
+
+def test_an_unreadable_parquet_file_is_named_without_the_readers_text(
+    tmp_path: Path, con: duckdb.DuckDBPyConnection
+) -> None:
+    drop = write_drop(tmp_path / "inbox", DAY, ratings=[], holdings=[["C1", SAP, 1, 10]])
+    (drop / "holdings.csv").unlink()
+    (drop / "holdings.parquet").write_bytes(b"PAR1 anna@example.com")
+    with pytest.raises(MalformedFileError) as raised:
+        load_drop(con, drop, DAY)
+    assert str(raised.value).startswith("holdings.parquet: not a readable Parquet file (")
+    assert str(tmp_path) not in str(raised.value)

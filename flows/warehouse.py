@@ -152,6 +152,12 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         "CREATE TABLE IF NOT EXISTS raw.suppression_list (email VARCHAR PRIMARY KEY, "
         "suppressed_at VARCHAR, reason VARCHAR, source VARCHAR)"
     )
+    # The advisors' worklist clicks, mirrored from votum serve's store (flows.web).
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS raw.worklist_activities (activity_id VARCHAR PRIMARY KEY, "
+        "advisor_id VARCHAR, client_id VARCHAR, isin VARCHAR, activity_type VARCHAR, "
+        "action VARCHAR, reason VARCHAR, alert_day DATE, occurred_at TIMESTAMP, source VARCHAR)"
+    )
     con.execute("CREATE TABLE IF NOT EXISTS raw.dbt_seeds_loaded (fingerprint VARCHAR NOT NULL)")
     con.execute(
         """

@@ -11,7 +11,7 @@ import duckdb
 from flows.notify.addresses import address_problem
 from flows.notify.ledger import ADOPTION_REPORT, ADOPTION_SUMMARY, FAILED, PENDING, upsert_planned
 from flows.notify.plan import planned_message
-from flows.report.files import slug
+from flows.report.files import branch_folder_names
 from flows.report.model import BankReport, BranchReport
 from flows.report.serialize import to_json
 
@@ -26,13 +26,14 @@ def plan_reports(
 ) -> int:
     """Ledger rows for the week's reports; returns how many are new."""
     messages = []
+    keys = branch_folder_names(report.branch for report in branches)
     for report in branches:
         problem = address_problem(report.manager_email)
         messages.append(
             planned_message(
                 ADOPTION_REPORT,
                 report.week_start,
-                slug(report.branch),
+                keys[report.branch],
                 f"Filialleitung {report.branch}",
                 report.manager_email,
                 report.language,

@@ -1,20 +1,38 @@
 # votum: every target creates what it needs (.venv) itself.
+#
+# The dependency set is locked with hashes (requirements/*.txt, made by `make lock` from
+# pyproject.toml and the version pins in requirements/constraints.txt) and installed in
+# pip's hash-checking mode: every machine gets exactly the same, verified files.
+#   requirements/core.txt     what the default (DuckDB, one process) needs
+#   requirements/dev.txt      core + the test and lint tools + Dask (the fan-out tests)
+#   requirements/engines.txt  dev + PostgreSQL and Spark (make test-engines, bench-engines)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-stamp
 CONSTRAINTS := requirements/constraints.txt
+DEV_STAMP     := $(VENV)/.installed-dev
+ENGINES_STAMP := $(VENV)/.installed-engines
 
-.PHONY: install demo test test-engines test-all lint format bench bench-engines clean lock docs
+.PHONY: install install-engines demo test test-engines test-all lint format bench bench-engines clean lock lock-hashes docs
 
-install: $(STAMP)
+install: $(DEV_STAMP)
 
-$(STAMP): pyproject.toml $(CONSTRAINTS)
+install-engines: $(ENGINES_STAMP)
+
+$(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "votum needs Python 3.11 or newer, found " + sys.version.split()[0]'
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e '.[dev,spark]'
-	touch $(STAMP)
+
+# Locked, hash-checked dependencies first, then votum itself (editable, no dependencies).
+$(DEV_STAMP): $(BIN)/python pyproject.toml requirements/dev.txt
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements/dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(DEV_STAMP)
+
+$(ENGINES_STAMP): $(DEV_STAMP) requirements/engines.txt
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements/engines.txt
+	touch $(ENGINES_STAMP)
 
 ## make demo: synthetic drops, the full daily pipeline, a look at the marts
 demo: install
@@ -29,11 +47,11 @@ test: install
 	$(BIN)/python -m pytest -m "not slow and not postgres and not spark" -q -n auto --maxprocesses 4 --dist loadfile
 
 ## make test-engines: the same dbt project on a real PostgreSQL server (about a minute)
-test-engines: install
+test-engines: install-engines
 	$(BIN)/python -m pytest -m "postgres or spark" -q
 
 ## make test-all: everything, scale tests included
-test-all: install
+test-all: install-engines
 	$(BIN)/python -m pytest -q
 
 lint: install
@@ -54,15 +72,24 @@ bench: install
 	$(BIN)/python -m benchmarks.bench_dispatch
 
 ## make bench-engines: the same daily runs on DuckDB, PostgreSQL and Spark (README)
-bench-engines: install
+bench-engines: install-engines
 	$(BIN)/python -m benchmarks.bench_engines
 
-## make lock: re-resolve and pin the full dependency set
+## make lock: re-resolve and pin the whole dependency set, then lock it with hashes
 lock:
 	rm -rf /tmp/votum-lock-venv && $(PYTHON) -m venv /tmp/votum-lock-venv
-	/tmp/votum-lock-venv/bin/python -m pip install --quiet --upgrade pip
-	/tmp/votum-lock-venv/bin/python -m pip install --quiet -e '.[dev,spark]'
+	/tmp/votum-lock-venv/bin/python -m pip install --quiet --upgrade pip pip-tools
+	/tmp/votum-lock-venv/bin/python -m pip install --quiet -e '.[dev,dask,postgres,spark]'
 	/tmp/votum-lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^votum' > $(CONSTRAINTS)
+	$(MAKE) lock-hashes PIP_COMPILE=/tmp/votum-lock-venv/bin/pip-compile
+
+## make lock-hashes: the hashed lock files from the pins (no version changes)
+PIP_COMPILE ?= pip-compile
+LOCK_ARGS = -q pyproject.toml requirements/pins.in --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-trusted-host --no-emit-find-links
+lock-hashes:
+	$(PIP_COMPILE) $(LOCK_ARGS) -o requirements/core.txt
+	$(PIP_COMPILE) $(LOCK_ARGS) --extra dev --extra dask -o requirements/dev.txt
+	$(PIP_COMPILE) $(LOCK_ARGS) --extra dev --extra dask --extra postgres --extra spark -o requirements/engines.txt
 
 clean:
 	rm -rf var dbt_project/target dbt_project/logs .pytest_cache .mypy_cache .ruff_cache

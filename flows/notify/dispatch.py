@@ -65,6 +65,7 @@ from flows.notify.transport import SmtpTransport
 from flows.settings import Settings
 from flows.signing import UNSUBSCRIBE, installation_secret, make_token
 from flows.warehouse import open_warehouse
+from flows.web.links import worklist_action_links
 
 # Clients first, then advisors (their worklists say who was emailed), then managers.
 KINDS_IN_ORDER = (
@@ -123,12 +124,17 @@ class Throttle:
             self._sleep(start - now)
 
 
-def unsubscribe_links(settings: Settings, client_id: str, issued: date) -> UnsubscribeLinks:
+def unsubscribe_links(
+    settings: Settings, client_id: str, issued: date, language: str | None = None
+) -> UnsubscribeLinks:
     """The one-click link and the mailto link of a client's digest, both carrying a token
     bound to the client (flows/signing.py); ``issued`` is the digest's business day, so
-    that a message rendered again carries the same links."""
+    that a message rendered again carries the same links. ``language`` (not signed) lets
+    votum serve answer in the digest's language without reading the warehouse."""
     token = make_token(installation_secret(settings), UNSUBSCRIBE, (client_id,), issued)
-    query = urlencode({"client": client_id, "token": token})
+    query = urlencode(
+        {"client": client_id, "token": token, **({"lang": language} if language else {})}
+    )
     subject = quote(f"unsubscribe {client_id} {token}")
     return UnsubscribeLinks(
         mailto=f"mailto:{settings.opt_out_address}?subject={subject}",
@@ -158,10 +164,17 @@ def render_claimed(
         rendered = render_ops_alert(ops_alert_from_json(message.payload))
     elif message.kind == CLIENT_DIGEST:
         digest = client_digest_from_json(message.payload)
-        unsubscribe = unsubscribe_links(settings, digest.client_id, message.business_day)
+        unsubscribe = unsubscribe_links(
+            settings, digest.client_id, message.business_day, digest.language
+        )
         rendered = render_client_digest(digest, unsubscribe, bank_name=settings.bank_name)
     elif message.kind == ADVISOR_WORKLIST:
-        rendered = render_worklist(worklist_from_json(message.payload), delivery)
+        worklist = worklist_from_json(message.payload)
+        # Each line's signed action links for votum serve; they expire counted from today.
+        actions = worklist_action_links(
+            settings, worklist.advisor_id, worklist.business_day, sent_at.date(), worklist.language
+        )
+        rendered = render_worklist(worklist, delivery, actions)
     else:
         raise UnsafeMessageError(f"unknown kind of message {message.kind!r}")
     return build_message(

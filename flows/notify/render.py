@@ -12,7 +12,7 @@ import math
 import re
 import textwrap
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -43,6 +43,7 @@ __all__ = [
     "TEXT_TEMPLATES",
     "WORKLIST_HTML",
     "WORKLIST_TEXT",
+    "ActionLinks",
     "RenderError",
     "Rendered",
     "UnsubscribeLinks",
@@ -342,6 +343,13 @@ _WORKLIST_TEXTS: dict[str, dict[str, str]] = {
         "reason_suppressed": "gesperrt (Widerspruch)",
         "reason_unknown_client": "Kundenstammdaten fehlen",
         "footer": "Bitte dokumentieren Sie jeden Kundenkontakt im CRM.",
+        "actions": "Erledigt",
+        "actions_intro": "Ein Klick auf eine Aktion öffnet eine Bestätigungsseite; erst deren "
+        "Schaltfläche erfasst die Aktivität (zählt wie eine CRM-Aktivität).",
+        "action_called": "angerufen",
+        "action_meeting": "Termin vereinbart",
+        "action_not_reached": "nicht erreicht",
+        "action_no_contact": "erledigt ohne Kontakt",
     },
     "en": {
         "title": "Worklist",
@@ -379,6 +387,13 @@ _WORKLIST_TEXTS: dict[str, dict[str, str]] = {
         "reason_suppressed": "suppressed (objection)",
         "reason_unknown_client": "client master data missing",
         "footer": "Please log every client contact in the CRM.",
+        "actions": "Done",
+        "actions_intro": "A click on an action opens a confirmation page; its button records "
+        "the activity (it counts like a CRM activity).",
+        "action_called": "called",
+        "action_meeting": "meeting arranged",
+        "action_not_reached": "not reached",
+        "action_no_contact": "no contact needed",
     },
 }
 
@@ -564,6 +579,20 @@ class _Channel:
         return f"{self.action} – {self.detail}" if self.detail else self.action
 
 
+ActionLinks = Callable[[str, str], Mapping[str, str]]
+"""(client_id, isin) -> {action code: signed URL}: the worklist line's action links
+(made by ``flows.web.links.worklist_action_links``; none when not given)."""
+
+# The actions of a worklist line, in the order shown.
+WORKLIST_ACTIONS = ("called", "meeting", "not_reached", "no_contact")
+
+
+@dataclass(frozen=True)
+class _ActionView:
+    label: str
+    href: str
+
+
 @dataclass(frozen=True)
 class _LineView:
     client_name: str
@@ -578,6 +607,23 @@ class _LineView:
     position_value: str
     weight: str
     channel: _Channel
+    actions: tuple[_ActionView, ...] = ()
+
+
+def _action_views(
+    actions: ActionLinks | None, line: WorklistLine, texts: Mapping[str, str]
+) -> tuple[_ActionView, ...]:
+    if actions is None:
+        return ()
+    links = actions(line.client_id, line.isin)
+    views = []
+    for code in WORKLIST_ACTIONS:
+        href = links[code].strip()
+        problem = web_link_problem(href)
+        if problem:
+            raise RenderError(f"worklist action link {problem}")  # not the URL: it has a token
+        views.append(_ActionView(label=texts[f"action_{code}"], href=href))
+    return tuple(views)
 
 
 _SCHEDULED = frozenset({"pending", "sending", "held"})
@@ -611,20 +657,28 @@ def _sort_key(line: WorklistLine) -> tuple[Decimal, str, str, str]:
     return (-value, line.client_name.casefold(), line.client_id, line.isin)
 
 
-def render_worklist(worklist: AdvisorWorklist, delivery: Mapping[str, str]) -> Rendered:
+def render_worklist(
+    worklist: AdvisorWorklist,
+    delivery: Mapping[str, str],
+    actions: ActionLinks | None = None,
+) -> Rendered:
     """The advisor's worklist for one business day, largest position value first.
 
     ``delivery`` maps a line's ``digest_key`` to the current ledger status of that
     client's digest; a missing key means no digest was planned (the client must be called).
+    ``actions`` gives each line's signed action links (called, meeting, not reached, no
+    contact needed), shown in the HTML and as URLs in the text.
     Raises :class:`RenderError` when the worklist cannot be rendered.
     """
     try:
-        return _render_worklist(worklist, delivery)
+        return _render_worklist(worklist, delivery, actions)
     except ValueError as exc:
         raise RenderError(f"worklist {worklist.advisor_id}: {exc}") from exc
 
 
-def _render_worklist(worklist: AdvisorWorklist, delivery: Mapping[str, str]) -> Rendered:
+def _render_worklist(
+    worklist: AdvisorWorklist, delivery: Mapping[str, str], actions: ActionLinks | None
+) -> Rendered:
     if not worklist.lines:
         raise RenderError("no lines")
     language = _language(worklist.language)
@@ -648,6 +702,7 @@ def _render_worklist(worklist: AdvisorWorklist, delivery: Mapping[str, str]) -> 
                 position_value=fmt.money_eur(line.market_value_eur, "market_value_eur"),
                 weight=fmt.percent(line.portfolio_weight) or texts["not_available"],
                 channel=_channel(line, delivery, texts),
+                actions=_action_views(actions, line, texts),
             )
         )
     clients = len({line.client_id for line in lines})
@@ -670,6 +725,7 @@ def _render_worklist(worklist: AdvisorWorklist, delivery: Mapping[str, str]) -> 
         "clients": clients,
         "to_call": to_call,
         "positions": len(lines),
+        "with_actions": actions is not None,
     }
     return Rendered(
         subject=subject,

@@ -2,7 +2,7 @@ with
 
 activities as (
 
-    select * from {{ ref('stg_drop__crm_activities') }}
+    select * from {{ ref('int_activities_unioned') }}
 
 ),
 

@@ -14,7 +14,7 @@ calendar as (
 
 activities as (
 
-    select * from {{ ref('stg_drop__crm_activities') }}
+    select * from {{ ref('int_activities_unioned') }}
 
 ),
 

@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from flows.errors import EXIT_DEGRADED, EXIT_HELD, VotumError
@@ -139,10 +140,12 @@ def _command_release(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _command_discard(args: argparse.Namespace, settings: Settings) -> int:
+    from flows.held_days import DISCARDED, refuse_contrary_decision
     from flows.notify.ledger import discard_day
     from flows.warehouse import open_warehouse
 
     with open_warehouse(settings.warehouse_path) as con:
+        refuse_contrary_decision(con, args.date, DISCARDED)
         discarded = discard_day(con, args.date, args.reason)
     console.print(f"{args.date}: {discarded} held emails discarded ({args.reason}).")
     return 0
@@ -258,6 +261,33 @@ def _command_suppress(args: argparse.Namespace, settings: Settings) -> int:
         if new
         else "already suppressed: nothing changed"
     )
+    return 0
+
+
+def _command_explain(args: argparse.Namespace, settings: Settings) -> int:
+    from flows.explain import (
+        as_json_text,
+        as_text,
+        explain_advisor,
+        explain_client,
+        explain_message,
+    )
+
+    if args.message_id:
+        found = explain_message(settings, args.message_id, inbox=args.inbox)
+    elif (args.client is None) == (args.advisor is None) or args.date is None:
+        error_console.print(
+            "votum explain: give --client C --date D, --advisor A --date D or --message-id ID"
+        )
+        return 2
+    elif args.client is not None:
+        found = explain_client(settings, args.client, args.date, inbox=args.inbox)
+    else:
+        found = explain_advisor(settings, args.advisor, args.date, inbox=args.inbox)
+    if args.json:
+        print(as_json_text(found))
+    else:
+        console.print(as_text(found), markup=False)
     return 0
 
 
@@ -533,6 +563,21 @@ def build_parser() -> argparse.ArgumentParser:
         export.add_argument("--since", type=_date, required=True, help="from this day YYYY-MM-DD")
         export.add_argument("--csv", action="store_true", help="CSV on standard output")
         export.set_defaults(handler=handler)
+
+    explain = commands.add_parser(
+        "explain", help="why a client got an email or not; where a worklist's lines came from"
+    )
+    explain.add_argument("--client", help="client id (with --date)")
+    explain.add_argument("--advisor", help="advisor id: the worklist (with --date)")
+    explain.add_argument("--date", type=_date, help="business day YYYY-MM-DD")
+    explain.add_argument("--message-id", help="the Message-ID of an email votum sent")
+    explain.add_argument(
+        "--inbox",
+        type=Path,
+        help="folder holding the drops, to name the lines (default VOTUM_INBOX)",
+    )
+    explain.add_argument("--json", action="store_true", help="the same as JSON (stable fields)")
+    explain.set_defaults(handler=_command_explain)
     return parser
 
 
@@ -565,14 +610,29 @@ def _purpose(args: argparse.Namespace) -> str:
     return f"votum {args.command}" + (f" {day}" if day else "")
 
 
+# Commands that run a Prefect flow: one of our errors is told once, with the log's path,
+# instead of Prefect's tracebacks followed by the message (flows/logs.py).
+RUNS_A_FLOW = frozenset({"run", "dispatch", "report", "release"})
+
+
+def _quiet_flow_errors(args: argparse.Namespace) -> None:
+    if args.command in RUNS_A_FLOW:
+        import flows.pipeline  # noqa: F401 - Prefect sets up its console handlers here
+        from flows.logs import console_shows_votum_errors_once
+
+        console_shows_votum_errors_once()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    settings: Settings | None = None
     try:
         settings = get_settings()
         sends = _sending_check(args)
         if sends is not None:
             check_sending_settings(settings, smtp=sends)
         settings.apply_runtime_environment()
+        _quiet_flow_errors(args)
         if args.command not in USES_THE_WAREHOUSE:
             code: int = args.handler(args, settings)
             return code
@@ -584,7 +644,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             code = args.handler(args, settings)
         return code
     except VotumError as exc:
-        error_console.print(f"[bold red]votum {args.command} failed:[/] {exc}")
+        message = f"[bold red]votum {args.command} failed:[/] {escape(str(exc))}"
+        error_console.print(message, soft_wrap=True)  # one line: greppable, copyable
+        log = settings.logs_dir / "votum.log" if settings is not None else None
+        if args.command in RUNS_A_FLOW and log is not None and log.exists():
+            error_console.print(f"Details in the log: {log}", markup=False, soft_wrap=True)
         return exc.exit_code
 
 

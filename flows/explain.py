@@ -62,9 +62,9 @@ UNCERTAIN, WITHDRAWN, EXPIRED = "uncertain", "withdrawn", "expired"
 
 
 class ExplainError(VotumError):
-    """What was asked cannot be explained (unknown Message-ID, no such day)."""
+    """What was asked cannot be explained (an unknown Message-ID, no marts yet)."""
 
-    exit_code = 9
+    exit_code = 11
 
 
 # -- the answer, as plain data (the --json fields) ---------------------------------------

@@ -47,6 +47,29 @@ class Settings(BaseSettings):
     smtp_max_per_second: float = Field(default=0.0, ge=0, description="Throttle; 0 = none.")
     smtp_retry_attempts: int = Field(default=4, ge=1, le=20)
     smtp_retry_backoff_seconds: float = Field(default=1.0, ge=0)
+    smtp_retry_backoff_max_seconds: float = Field(
+        default=60.0, ge=0, description="Upper bound of the doubling retry backoff."
+    )
+    resend_uncertain: Literal["once", "never"] = Field(
+        default="once",
+        description=(
+            "An email whose outcome is unknown (no reply after its end was written) goes "
+            "once more in a later dispatch, same Message-ID; never: it stays uncertain."
+        ),
+    )
+    max_pending_business_days: int = Field(
+        default=2,
+        ge=0,
+        le=30,
+        description="A digest or worklist not sent within this many business days expires.",
+    )
+    fault_injection: str | None = Field(
+        default=None,
+        description=(
+            "For the test suite only (flows/notify/faults.py): kill-after-accept:<n> kills "
+            "the sending process right after the n-th accepted message."
+        ),
+    )
     dispatch_batch_size: int = Field(default=500, ge=1)
     dispatch_workers: int = Field(
         default=1,

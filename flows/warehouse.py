@@ -85,6 +85,7 @@ CREATE TABLE IF NOT EXISTS ops.delivery_ledger (
     status VARCHAR NOT NULL,
     status_reason VARCHAR,
     attempts INTEGER NOT NULL DEFAULT 0,
+    uncertain_sends INTEGER NOT NULL DEFAULT 0,
     last_reply VARCHAR,
     planned_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
     updated_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
@@ -120,6 +121,10 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     layer, the business calendar, and in ``ops`` the delivery ledger, the day holds and
     the run ledger."""
     con.execute(_OPS_DDL)
+    # Sends whose outcome stayed unknown (flows/notify/ledger.py); a ledger from before.
+    con.execute(
+        "ALTER TABLE ops.delivery_ledger ADD COLUMN IF NOT EXISTS uncertain_sends INTEGER DEFAULT 0"
+    )
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
     for drop_file in DROP_FILES:
         columns = [f'"{c.name}" {c.type}' for c in drop_file.columns]

@@ -4,7 +4,11 @@
 (:class:`ReceivedMessage`) and can be told to misbehave the way real servers do: transient
 or permanent failures at MAIL, RCPT or DATA (:meth:`~RecordingSmtpServer.fail_next`), a
 recipient that never exists (:meth:`~RecordingSmtpServer.reject_recipient`), a connection
-that drops mid-conversation (:meth:`~RecordingSmtpServer.drop_connection_after`). It speaks
+that drops mid-conversation (:meth:`~RecordingSmtpServer.drop_connection_after`) or in the
+middle of the message data (:meth:`~RecordingSmtpServer.drop_mid_data`), a message taken
+and then no reply (:meth:`~RecordingSmtpServer.accept_then_stall`,
+:meth:`~RecordingSmtpServer.accept_then_drop`), a server that refuses connections for a
+while (:meth:`~RecordingSmtpServer.refuse_connections`). It speaks
 STARTTLS or implicit TLS with a self-signed certificate (:class:`SelfSignedTls`) and AUTH
 LOGIN/PLAIN.
 
@@ -208,6 +212,52 @@ class _TestSMTP(SMTP):
             # Besides, it counts only STARTTLS as TLS, so implicit TLS needs this as well.
             self._auth_require_tls = False
 
+    @property
+    def _owner(self) -> RecordingSmtpServer:
+        owner: RecordingSmtpServer = self.event_handler.owner
+        return owner
+
+    async def _handle_client(self) -> None:
+        # aiosmtpd's private connection handler, which writes the greeting: a server
+        # told to refuse connections answers 421 instead and hangs up.
+        owner = self._owner
+        with owner._lock:
+            refuse = owner._refuse_connections > 0 and owner._let_through == 0
+            owner._let_through = max(owner._let_through - 1, 0)
+            if refuse:
+                owner._refuse_connections -= 1
+                owner._refused += 1
+        if refuse:
+            await self.push("421 4.3.2 Service not available, try later")
+            if self.transport is not None:
+                self.transport.close()
+            return
+        await super()._handle_client()
+
+    async def smtp_DATA(self, arg: str) -> None:  # noqa: N802 - aiosmtpd's command name
+        owner = self._owner
+        with owner._lock:
+            drop = owner._drop_mid_data > 0 and bool(self.envelope and self.envelope.rcpt_tos)
+            if drop:
+                owner._drop_mid_data -= 1
+        if not drop:
+            await super().smtp_DATA(arg)
+            return
+        # The message has begun (354) and the server goes away before reading it: its
+        # end never arrives. The 354 is held back (TCP_CORK) and leaves in one segment
+        # with the hang-up (FIN), so that a client reading the 354 has the hang-up too,
+        # before it would write the end of the message (else a race with this thread).
+        transport = self.transport
+        sock = transport.get_extra_info("socket") if transport is not None else None
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_WR)
+        if isinstance(transport, asyncio.Transport):
+            transport.abort()
+
 
 class _BoundController(Controller):
     """A Controller serving on a socket bound before start, so port 0 works (aiosmtpd's
@@ -346,6 +396,16 @@ class _Handler:
             owner._messages.append(received)
             if owner._drop_after is not None:
                 owner._drop_after -= 1
+            after = owner._after_accept.popleft() if owner._after_accept else None
+        if after is not None:
+            action, seconds = after
+            if action == "drop":
+                transport = server.transport
+                if isinstance(transport, asyncio.Transport):
+                    transport.abort()
+                return "250 2.0.0 OK: queued"  # never reaches the client
+            # Taken, and the reply comes only after the client gave up waiting.
+            await asyncio.sleep(seconds)
         return "250 2.0.0 OK: queued"
 
     async def handle_exception(self, error: Exception) -> str:
@@ -407,6 +467,11 @@ class RecordingSmtpServer:
         self._failures: deque[_Reply] = deque()
         self._rejected: dict[str, _Reply] = {}
         self._drop_after: int | None = None
+        self._drop_mid_data = 0
+        self._after_accept: deque[tuple[str, float]] = deque()
+        self._refuse_connections = 0
+        self._let_through = 0
+        self._refused = 0
         self._controller: _BoundController | None = None
 
     # -- scripting ---------------------------------------------------------------------
@@ -447,6 +512,41 @@ class RecordingSmtpServer:
         with self._lock:
             self._drop_after = count
 
+    def drop_mid_data(self, count: int = 1) -> None:
+        """The next ``count`` messages: the server answers DATA with 354 and hangs up
+        before reading the message, so its end is never received (nothing recorded)."""
+        if count < 0:
+            raise ValueError("count must be >= 0")
+        with self._lock:
+            self._drop_mid_data += count
+
+    def accept_then_stall(self, count: int = 1, *, seconds: float) -> None:
+        """The next ``count`` messages are taken (recorded as received) and the reply to
+        their end comes only after ``seconds`` (longer than the client's timeout): the
+        client cannot know that they arrived."""
+        if count < 0 or seconds <= 0:
+            raise ValueError("count must be >= 0 and seconds > 0")
+        with self._lock:
+            self._after_accept.extend([("stall", seconds)] * count)
+
+    def accept_then_drop(self, count: int = 1) -> None:
+        """The next ``count`` messages are taken (recorded as received), then the
+        connection is dropped right after their final dot, without a reply."""
+        if count < 0:
+            raise ValueError("count must be >= 0")
+        with self._lock:
+            self._after_accept.extend([("drop", 0.0)] * count)
+
+    def refuse_connections(self, count: int, *, after: int = 0) -> None:
+        """After ``after`` more connections, the next ``count`` get ``421`` as greeting
+        and are closed (a server that is down for a while); :attr:`refused` counts
+        them."""
+        if count < 0 or after < 0:
+            raise ValueError("count and after must be >= 0")
+        with self._lock:
+            self._refuse_connections = count
+            self._let_through = after
+
     def reset(self) -> None:
         """Forget recorded messages, attempts and every script."""
         with self._lock:
@@ -455,6 +555,11 @@ class RecordingSmtpServer:
             self._failures.clear()
             self._rejected.clear()
             self._drop_after = None
+            self._drop_mid_data = 0
+            self._after_accept.clear()
+            self._refuse_connections = 0
+            self._let_through = 0
+            self._refused = 0
 
     # -- records -----------------------------------------------------------------------
 
@@ -463,6 +568,12 @@ class RecordingSmtpServer:
         """The accepted messages in order (a snapshot copy)."""
         with self._lock:
             return list(self._messages)
+
+    @property
+    def refused(self) -> int:
+        """Connections refused with a 421 greeting (:meth:`refuse_connections`)."""
+        with self._lock:
+            return self._refused
 
     @property
     def attempts(self) -> int:

@@ -1,20 +1,29 @@
 """Sending what the ledger holds: claim, send, mark, each step durable.
 
 1. Outcomes left in the journal by an earlier, interrupted dispatch are folded into the
-   ledger; rows it left ``sending`` go back to ``pending``.
-2. The SMTP connections are opened and logged in before anything is claimed: a wrong
+   ledger; rows it left ``sending`` go back to ``pending``, or become ``uncertain`` when
+   the journal marks them in flight (the end of the message had been written).
+2. Consent and age: client digests whose client opted out in a later client file or no
+   longer has the address are ``withdrawn``; digests and worklists waiting longer than
+   ``VOTUM_MAX_PENDING_BUSINESS_DAYS`` business days are ``expired`` (never sent late).
+3. The SMTP connections are opened and logged in before anything is claimed: a wrong
    password stops the run with nothing touched.
-3. Client digests first, then worklists (which say whether each client was emailed):
-   a batch of pending rows is claimed (``sending``, committed), each message is checked
-   against the suppression list right before it goes, sent, and its outcome written to
-   the journal at once; after the batch the outcomes go into the ledger.
+4. Client digests first, then worklists (which say whether each client was emailed):
+   a batch of sendable rows is claimed (``sending``, committed), each message is checked
+   against the suppression list and, for a client digest, the client's own objections
+   (``client_opt_outs``) right before it goes, sent, and its outcome written to the
+   journal at once; after the batch the outcomes go into the ledger.
 
-A process killed at any point and run again sends every email once. The one exception
-is a message the server accepted in the instant before its outcome was written: it goes
-again, with the same Message-ID, so that mail systems can recognise the repeat.
-Transient failures (4xx, a dropped connection) are retried with backoff and, if they
-persist, left ``pending`` for the next run; permanent ones (5xx) are ``failed`` with the
-server's reply and are never retried blindly.
+Outcomes (the statuses are described in ``flows/notify/ledger.py``): a 2xx reply to the
+end of the message is ``sent``; a 5xx is ``failed`` with the server's reply, never
+retried blindly; a transient failure before the end of the message was written (4xx,
+a connection lost at MAIL, RCPT or mid-DATA, a failed reconnect) is retried with a
+doubling backoff (at most ``VOTUM_SMTP_RETRY_BACKOFF_MAX_SECONDS``) and, if it persists,
+left ``pending`` for the next run. When the end was written and no reply came (a
+timeout, the connection lost after the final dot) the outcome is unknown: ``uncertain``,
+never retried in the same dispatch, sent at most once more by a later one, with the
+same Message-ID (``VOTUM_RESEND_UNCERTAIN``). A process killed between the server's
+reply and the journal write leaves its message in flight: the same rule holds for it.
 """
 
 from __future__ import annotations
@@ -33,23 +42,31 @@ from urllib.parse import quote, urlencode
 
 import duckdb
 
+from flows.notify.faults import after_accept
 from flows.notify.journal import Journal, open_journal
 from flows.notify.ledger import (
     ADOPTION_REPORT,
     ADOPTION_SUMMARY,
     ADVISOR_WORKLIST,
     CLIENT_DIGEST,
+    EXPIRED,
     FAILED,
     OPS_ALERT,
+    OPTED_OUT_BY_LINK,
     PENDING,
     SENT,
     SUPPRESSED,
+    UNCERTAIN,
+    WITHDRAWN,
     ClaimedMessage,
     apply_journal,
     claim,
     ensure_ledger,
+    expire_overdue,
     pending_count,
+    resends_allowed,
     statuses,
+    withdraw_unwanted,
 )
 from flows.notify.message import UnsafeMessageError, build_message
 from flows.notify.ops_alert import ops_alert_from_json, render_ops_alert
@@ -61,7 +78,8 @@ from flows.notify.render import (
     render_client_digest,
     render_worklist,
 )
-from flows.notify.transport import SmtpTransport
+from flows.notify.transport import SendResult, SmtpError, SmtpTransport
+from flows.parameters import today_in_berlin
 from flows.settings import Settings
 from flows.signing import UNSUBSCRIBE, installation_secret, make_token
 from flows.warehouse import open_warehouse
@@ -90,6 +108,9 @@ class DispatchReport:
     left_pending: int = 0
     attempts: int = 0
     seconds: float = 0.0
+    uncertain: int = 0  # the end was written, no reply came: may have arrived
+    withdrawn: int = 0  # client digests no longer wanted (consent at sending)
+    expired: int = 0  # waited too long: not sent late
     # Fan-out only: (worker "host:pid", messages it sent), one entry per worker process.
     senders: tuple[tuple[str, int], ...] = ()
 
@@ -200,6 +221,9 @@ class _Tally:
     left_pending: int = 0
     attempts: int = 0
     sent_by_kind: Counter[str] = field(default_factory=Counter)
+    uncertain: int = 0
+    withdrawn: int = 0
+    expired: int = 0
 
     def add(self, kind: str, status: str, attempts: int) -> None:
         self.attempts += attempts
@@ -210,6 +234,12 @@ class _Tally:
             self.failed += 1
         elif status == SUPPRESSED:
             self.suppressed += 1
+        elif status == UNCERTAIN:
+            self.uncertain += 1
+        elif status == WITHDRAWN:
+            self.withdrawn += 1
+        elif status == EXPIRED:
+            self.expired += 1
         else:
             self.left_pending += 1
 
@@ -220,6 +250,15 @@ class _Tally:
         self.left_pending += other.left_pending
         self.attempts += other.attempts
         self.sent_by_kind.update(other.sent_by_kind)
+        self.uncertain += other.uncertain
+        self.withdrawn += other.withdrawn
+        self.expired += other.expired
+
+
+def retry_delay(settings: Settings, attempts: int) -> float:
+    """Seconds to wait after the ``attempts``-th failed attempt: doubling, capped."""
+    delay = settings.smtp_retry_backoff_seconds * 2 ** min(attempts - 1, 32)
+    return float(min(delay, settings.smtp_retry_backoff_max_seconds))
 
 
 class _Worker:
@@ -244,30 +283,67 @@ class _Worker:
         settings, key, attempts = self.settings, message.message_key, 0
         while True:
             # An objection is absolute: checked again right before every attempt.
-            if self.journal.is_suppressed(message.recipient_email):
-                self.journal.record(key, SUPPRESSED, "suppressed before sending", attempts)
-                return SUPPRESSED, attempts
+            withheld = self._withheld(message)
+            if withheld is not None:
+                status, reason = withheld
+                self.journal.record(key, status, reason, attempts)
+                return status, attempts
             self.throttle.wait()
             attempts += 1
-            last = self.transport.send(settings.mail_from, message.recipient_email, data)
+            last = self._attempt(message, data)
             if last.accepted:
+                after_accept(settings)  # a test's kill -9 lands here, if it asked for one
                 self.journal.record(key, SENT, last.reply, attempts)
                 return SENT, attempts
+            if last.uncertain:
+                # It may have arrived: never again in this dispatch (ledger.py).
+                self.journal.record(key, UNCERTAIN, last.reply, attempts)
+                return UNCERTAIN, attempts
             if last.permanent:
                 self.journal.record(key, FAILED, last.reply, attempts)
                 return FAILED, attempts
             if attempts >= settings.smtp_retry_attempts:
                 self.journal.record(key, PENDING, last.reply, attempts)
                 return PENDING, attempts
-            self.sleep(settings.smtp_retry_backoff_seconds * 2 ** (attempts - 1))
-            if last.connection_lost:
-                self._reconnect()
+            self.sleep(retry_delay(settings, attempts))
 
-    def _reconnect(self) -> None:
-        try:
-            self.transport.reconnect()
-        except OSError:
-            return  # still down: the next attempt reports it and counts as one
+    def _withheld(self, message: ClaimedMessage) -> tuple[str, str] | None:
+        """(status, reason) when the recipient objected since the message was planned:
+        the address is suppressed, or the client opted out through their own link
+        (written by another process at any time, so read right before sending)."""
+        if self.journal.is_suppressed(message.recipient_email):
+            return SUPPRESSED, "suppressed before sending"
+        if (
+            message.kind == CLIENT_DIGEST
+            and message.recipient_id
+            and self.journal.client_opt_out(message.recipient_id) is not None
+        ):
+            return WITHDRAWN, OPTED_OUT_BY_LINK
+        return None
+
+    def _attempt(self, message: ClaimedMessage, data: bytes) -> SendResult:
+        """One attempt: a connection lost before is opened again first; a reconnect the
+        server refuses is a failed attempt like a failed send (backoff, then pending)."""
+        if not self.transport.connected:
+            try:
+                self.transport.reconnect()
+            except SmtpError as exc:
+                return SendResult(
+                    accepted=False,
+                    code=None,
+                    reply=f"reconnect failed: {exc}",
+                    permanent=False,
+                    connection_lost=True,
+                )
+        result = self.transport.send(
+            self.settings.mail_from,
+            message.recipient_email,
+            data,
+            before_end=functools.partial(self.journal.mark_in_flight, message.message_key),
+        )
+        if result.connection_lost:
+            self.transport.close()  # the next attempt or message opens a new one
+        return result
 
     def close(self) -> None:
         self.transport.close()
@@ -328,8 +404,12 @@ def _dispatch_kind(
     on_batch: Callable[[int], None] | None = None,
 ) -> None:
     settings = workers[0].settings
-    tried: set[str] = set()  # a message left pending after its retries waits for the next run
-    while batch := claim(con, kind, settings.dispatch_batch_size, business_day, exclude=tried):
+    resends = resends_allowed(settings.resend_uncertain)
+    # A message left pending after its retries, or uncertain, waits for the next run.
+    tried: set[str] = set()
+    while batch := claim(
+        con, kind, settings.dispatch_batch_size, business_day, exclude=tried, resends=resends
+    ):
         tried.update(m.message_key for m in batch)
         delivery = statuses(con, digest_keys(batch)) if kind == ADVISOR_WORKLIST else {}
         sent_at = datetime.now(UTC)
@@ -367,9 +447,19 @@ def dispatch(
         token = journal.begin_dispatch()
         ensure_ledger(con)
         apply_journal(con, journal)
-        pending = pending_count(con, business_day, kinds)
+        resends = resends_allowed(settings.resend_uncertain)
+        tally.withdrawn += withdraw_unwanted(con, resends, business_day, kinds)
+        tally.expired += expire_overdue(
+            con,
+            today_in_berlin(),
+            settings.max_pending_business_days,
+            resends,
+            business_day,
+            kinds,
+        )
+        pending = pending_count(con, business_day, kinds, resends)
         if not pending:
-            return DispatchReport()
+            return _report(tally, senders, started)
         fan_out = settings.dispatch_workers > 1 or settings.dask_address
         # Up to one batch (an operations alert, a small day) is sent here: starting
         # worker processes would take longer than sending it.
@@ -416,6 +506,9 @@ def _report(tally: _Tally, senders: Counter[str], started: float) -> DispatchRep
         left_pending=tally.left_pending,
         attempts=tally.attempts,
         seconds=time.perf_counter() - started,
+        uncertain=tally.uncertain,
+        withdrawn=tally.withdrawn,
+        expired=tally.expired,
         senders=tuple(sorted(senders.items())),
     )
 

@@ -30,8 +30,10 @@ for what is new here:
   own before every message: a worker of a dead dispatch stops at its next message, and
   what it still records is folded by the next fold.
 * In both cases the one repeat that cannot be ruled out is the documented one: a
-  message accepted by the server in the instant before its outcome was written (here at
-  most one per connection that was sending), again with the same Message-ID.
+  message whose end was written to the server when its worker died (at most one per
+  connection that was sending). The journal marks it in flight: no worker sends it again
+  in the same dispatch, the fold makes it ``uncertain``, and a later dispatch sends it at
+  most once more, with the same Message-ID (``VOTUM_RESEND_UNCERTAIN``).
 
 Workers must run on the machine that holds ``VOTUM_HOME`` (the journal is a SQLite WAL
 file) with the same ``VOTUM_*`` settings: a worker that sees no journal, or whose mail
@@ -81,9 +83,12 @@ from flows.notify.ledger import (
     ADVISOR_WORKLIST,
     PENDING,
     SENT,
+    UNCERTAIN,
+    UNKNOWN_AFTER_CRASH,
     ClaimedMessage,
     apply_journal,
     claim,
+    resends_allowed,
     statuses,
 )
 from flows.notify.transport import SmtpTransport
@@ -104,6 +109,8 @@ class BatchResult:
     left_pending: int
     attempts: int
     found_sent: int = 0  # sent by an earlier run of this sub-batch (a lost worker)
+    uncertain: int = 0
+    withdrawn: int = 0
 
     @property
     def sent(self) -> int:
@@ -117,6 +124,8 @@ class BatchResult:
             left_pending=self.left_pending,
             attempts=self.attempts,
             sent_by_kind=Counter(self.sent_by_kind),
+            uncertain=self.uncertain,
+            withdrawn=self.withdrawn,
         )
 
 
@@ -144,6 +153,11 @@ class _FencedWorker(_Worker):
             # Sent (or refused) by an earlier run of this sub-batch on a worker that died.
             self.found_sent += recorded == SENT
             return recorded, 0
+        if self.journal.is_in_flight(message.message_key):
+            # A worker that died had written its end: it may have arrived. Not again in
+            # this dispatch (a later one may send it once more).
+            self.journal.record(message.message_key, UNCERTAIN, UNKNOWN_AFTER_CRASH, 0)
+            return UNCERTAIN, 0
         return super().deliver(message, data)
 
 
@@ -196,6 +210,8 @@ def send_sub_batch(
         left_pending=tally.left_pending,
         attempts=tally.attempts,
         found_sent=sum(w.found_sent for w in workers),
+        uncertain=tally.uncertain,
+        withdrawn=tally.withdrawn,
     )
 
 
@@ -344,7 +360,10 @@ def dispatch_fanned_out(
             for kind in kinds:
                 tried: set[str] = set()
                 limit = settings.dispatch_batch_size * parts
-                while batch := claim(con, kind, limit, business_day, exclude=tried):
+                resends = resends_allowed(settings.resend_uncertain)
+                while batch := claim(
+                    con, kind, limit, business_day, exclude=tried, resends=resends
+                ):
                     tried.update(m.message_key for m in batch)
                     delivery = statuses(con, digest_keys(batch)) if kind == ADVISOR_WORKLIST else {}
                     sent_at = datetime.now(UTC)

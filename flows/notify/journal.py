@@ -3,10 +3,15 @@
 process.
 
 * ``outcomes``: the result of every send, written right after the server answered,
-  before the next message goes out. Marking each message in DuckDB would cost about a
-  millisecond per commit and DuckDB admits one writing process only; SQLite in WAL mode
-  commits in microseconds and survives a killed process. Dispatch folds these rows into
-  the warehouse's delivery ledger after every batch and at its next start.
+  before the next message goes out (``uncertain``: the end of the message was written
+  and no reply came). Marking each message in DuckDB would cost about a millisecond per
+  commit and DuckDB admits one writing process only; SQLite in WAL mode commits in
+  microseconds and survives a killed process. Dispatch folds these rows into the
+  warehouse's delivery ledger after every batch and at its next start.
+* ``in_flight``: a mark written right before the end of a message's data goes to the
+  server, removed in the same commit as its outcome. A message still marked when no
+  outcome came (the process was killed between the server's reply and the outcome) may
+  have been taken: the next fold makes it ``uncertain`` instead of ``pending``.
 * ``suppressions``: addresses never to be emailed again. ``votum suppress`` writes here
   even while a run holds the warehouse, and dispatch reads it right before every
   message, so an objection that arrives during a batch stops the rest of it.
@@ -39,6 +44,10 @@ CREATE TABLE IF NOT EXISTS outcomes (
     attempts INTEGER NOT NULL,
     recorded_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS in_flight (
+    message_key TEXT PRIMARY KEY,
+    marked_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS suppressions (
     email TEXT PRIMARY KEY,
     suppressed_at TEXT NOT NULL,
@@ -62,7 +71,9 @@ CREATE TABLE IF NOT EXISTS dispatch_lease (
 @dataclass(frozen=True)
 class Outcome:
     message_key: str
-    status: str  # sent, failed, suppressed, pending (transient failure, try again later)
+    # sent, failed, suppressed, withdrawn, uncertain (outcome unknown), pending
+    # (transient failure, try again later)
+    status: str
     reply: str | None
     attempts: int
     recorded_at: str
@@ -95,9 +106,40 @@ class Journal:
 
     # -- outcomes -------------------------------------------------------------------
     def record(self, message_key: str, status: str, reply: str | None, attempts: int) -> None:
+        """The outcome of a message; its in-flight mark goes in the same commit."""
+        self._con.execute("BEGIN IMMEDIATE")
+        try:
+            self._con.execute(
+                "INSERT OR REPLACE INTO outcomes VALUES (?, ?, ?, ?, ?)",
+                (message_key, status, reply, attempts, datetime.now(UTC).isoformat()),
+            )
+            self._con.execute("DELETE FROM in_flight WHERE message_key = ?", (message_key,))
+            self._con.execute("COMMIT")
+        except BaseException:
+            self._con.execute("ROLLBACK")
+            raise
+
+    # -- in flight ------------------------------------------------------------------
+    def mark_in_flight(self, message_key: str) -> None:
+        """Right before the end of the message is written to the server."""
         self._con.execute(
-            "INSERT OR REPLACE INTO outcomes VALUES (?, ?, ?, ?, ?)",
-            (message_key, status, reply, attempts, datetime.now(UTC).isoformat()),
+            "INSERT OR REPLACE INTO in_flight VALUES (?, ?)",
+            (message_key, datetime.now(UTC).isoformat()),
+        )
+
+    def is_in_flight(self, message_key: str) -> bool:
+        row = self._con.execute(
+            "SELECT 1 FROM in_flight WHERE message_key = ?", (message_key,)
+        ).fetchone()
+        return row is not None
+
+    def in_flight(self) -> set[str]:
+        """Messages handed to the server whose outcome was never written."""
+        return {str(r[0]) for r in self._con.execute("SELECT message_key FROM in_flight")}
+
+    def clear_in_flight(self, message_keys: Iterable[str]) -> None:
+        self._con.executemany(
+            "DELETE FROM in_flight WHERE message_key = ?", [(k,) for k in message_keys]
         )
 
     def outcomes(self) -> list[Outcome]:

@@ -3,23 +3,42 @@
 
 A row's life: planned as ``pending`` (or ``held`` when the day's circuit breaker
 tripped, or ``failed`` when it cannot be sent at all), claimed as ``sending``, then
-``sent``, ``failed`` (the server refused it for good) or ``suppressed`` (the address
-objected before it went out); ``pending`` again after a transient failure; a held row
-is ``discarded`` by a person or released to ``pending``. Planning the same day twice
-plans nothing new: rows are keyed by kind, business day and recipient.
+
+* ``sent``: the server answered 2xx to the end of the message;
+* ``failed``: the server refused it for good (5xx), or it cannot be rendered;
+* ``suppressed``: the address objected (suppression list) before it went out;
+* ``withdrawn``: a client digest the client no longer wants, decided right before
+  sending: opted out in a later client file, the address is no longer the client's, or
+  the client objected through their own link (``status_reason`` says which);
+* ``expired``: still not sent ``VOTUM_MAX_PENDING_BUSINESS_DAYS`` business days after
+  its business day (or after the day it was planned or released, when later): it does
+  not go out late;
+* ``uncertain``: the end of the message was written and no reply came (a timeout, the
+  connection lost after the final dot, the process killed between the server's reply
+  and its record). It may have arrived. It is never sent again in the same dispatch;
+  with ``VOTUM_RESEND_UNCERTAIN=once`` a later dispatch sends it once more, with the same
+  Message-ID (``uncertain_sends`` counts unknown outcomes: a row is claimed again only
+  while it is 1), and what that send brings is final (``sent``, ``failed``, or
+  ``uncertain`` for good); with ``never`` it stays ``uncertain``;
+* ``pending`` again after a transient failure (4xx, a connection lost before the end of
+  the message), for the next dispatch.
+
+A held row is ``discarded`` by a person or released to ``pending``. Planning the same
+day twice plans nothing new: rows are keyed by kind, business day and recipient.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import duckdb
 import pyarrow as pa
 
+from flows.calendar import is_business_day
 from flows.notify.journal import Journal
-from flows.warehouse import ensure_schema, first_row
+from flows.warehouse import ensure_schema, first_row, table_exists
 
 PENDING, HELD, SENDING, SENT, FAILED, SUPPRESSED, DISCARDED = (
     "pending",
@@ -30,6 +49,7 @@ PENDING, HELD, SENDING, SENT, FAILED, SUPPRESSED, DISCARDED = (
     "suppressed",
     "discarded",
 )
+UNCERTAIN, WITHDRAWN, EXPIRED = "uncertain", "withdrawn", "expired"
 OPEN_STATUSES = (PENDING, HELD)
 CLIENT_DIGEST, ADVISOR_WORKLIST = "client_digest", "advisor_worklist"
 ADOPTION_REPORT, ADOPTION_SUMMARY = "adoption_report", "adoption_summary"
@@ -64,6 +84,7 @@ class ClaimedMessage:
     message_id: str
     payload: str
     attempts: int
+    recipient_id: str = ""
 
 
 def ensure_ledger(con: duckdb.DuckDBPyConnection) -> None:
@@ -129,43 +150,79 @@ def _count(con: duckdb.DuckDBPyConnection) -> int:
     return int(row[0]) if row else 0
 
 
+def resends_allowed(policy: str) -> int:
+    """How many times an email whose outcome was unknown is sent again
+    (``VOTUM_RESEND_UNCERTAIN``): ``once`` 1, ``never`` 0."""
+    return 1 if policy == "once" else 0
+
+
+# Rows a dispatch may send: pending ones, and uncertain ones that may go once more
+# (``uncertain_sends`` is 1 after the first unknown outcome; the parameter is the number
+# of resends allowed).
+def _sendable(table: str = "") -> str:
+    column = f"{table}." if table else ""
+    return (
+        f"({column}status = 'pending' OR "
+        f"({column}status = 'uncertain' AND {column}uncertain_sends <= ?))"
+    )
+
+
+_SENDABLE = _sendable()
+
+
 def claim(
     con: duckdb.DuckDBPyConnection,
     kind: str,
     limit: int,
     business_day: date | None = None,
     exclude: Iterable[str] = (),
+    resends: int = 1,
 ) -> list[ClaimedMessage]:
-    """Mark up to ``limit`` pending rows of ``kind`` as sending (committed) and return
-    them; rows in ``exclude`` (tried already in this dispatch) are left alone."""
+    """Mark up to ``limit`` sendable rows of ``kind`` (pending, or uncertain and allowed
+    ``resends`` more sends) as sending (committed) and return them; rows in ``exclude``
+    (tried already in this dispatch) are left alone."""
     day_filter = "AND business_day = ?" if business_day else ""
-    params: list[object] = [kind, *([business_day] if business_day else []), list(exclude), limit]
+    params: list[object] = [
+        resends,
+        kind,
+        *([business_day] if business_day else []),
+        list(exclude),
+        limit,
+    ]
     rows = con.execute(
         f"""
         UPDATE ops.delivery_ledger
         SET status = 'sending', updated_at = now()
         WHERE message_key IN (
             SELECT message_key FROM ops.delivery_ledger
-            WHERE status = 'pending' AND kind = ? {day_filter}
+            WHERE {_SENDABLE} AND kind = ? {day_filter}
               AND NOT list_contains(CAST(? AS VARCHAR[]), message_key)
             ORDER BY business_day, message_key
             LIMIT ?
         )
         RETURNING message_key, kind, business_day, recipient_name, recipient_email, language,
-                  message_id, payload, attempts
+                  message_id, payload, attempts, recipient_id
         """,
         params,
     ).fetchall()
     return sorted((ClaimedMessage(*row) for row in rows), key=lambda m: m.message_key)
 
 
+UNKNOWN_AFTER_CRASH = (
+    "outcome unknown: the sending process stopped after the end of the message was "
+    "written and before its outcome was recorded"
+)
+
+
 def apply_journal(con: duckdb.DuckDBPyConnection, journal: Journal) -> int:
     """Copy the journal's send outcomes into the ledger, then clear them from the
-    journal. Rows still marked ``sending`` without an outcome go back to ``pending``:
-    the process that claimed them died. One of them may have been accepted by the server
-    just before (its acceptance was not yet recorded); it goes again with the same
-    Message-ID, which is the one case of a repeat we cannot rule out."""
+    journal. Rows still marked ``sending`` without an outcome were claimed by a process
+    that died: those the journal marks in flight (the end of the message was written;
+    the server may have taken it) become ``uncertain``, the rest go back to ``pending``.
+    An uncertain row goes at most once more, with the same Message-ID (see the module
+    description)."""
     outcomes = journal.outcomes()
+    in_flight = journal.in_flight()
     con.execute("BEGIN TRANSACTION")
     try:
         if outcomes:
@@ -189,16 +246,32 @@ def apply_journal(con: duckdb.DuckDBPyConnection, journal: Journal) -> int:
                 UPDATE ops.delivery_ledger AS ledger
                 SET status = outcomes.status,
                     last_reply = outcomes.reply,
+                    status_reason = CASE WHEN outcomes.status = 'withdrawn'
+                                         THEN outcomes.reply ELSE ledger.status_reason END,
                     attempts = ledger.attempts + outcomes.attempts,
+                    uncertain_sends = coalesce(ledger.uncertain_sends, 0)
+                        + CASE WHEN outcomes.status = 'uncertain' THEN 1 ELSE 0 END,
                     sent_at = CASE WHEN outcomes.status = 'sent'
                                    THEN CAST(outcomes.recorded_at AS TIMESTAMP) END,
                     updated_at = now()
                 FROM outcomes
                 WHERE ledger.message_key = outcomes.message_key
-                  AND ledger.status IN ('sending', 'pending')
+                  AND ledger.status IN ('sending', 'pending', 'uncertain')
                 """
             )
             con.execute("DROP TABLE outcomes")
+        recorded = {o.message_key for o in outcomes}
+        unknown = sorted(in_flight - recorded)
+        if unknown:
+            con.execute(
+                """
+                UPDATE ops.delivery_ledger
+                SET status = 'uncertain', last_reply = ?,
+                    uncertain_sends = coalesce(uncertain_sends, 0) + 1, updated_at = now()
+                WHERE status = 'sending' AND list_contains(CAST(? AS VARCHAR[]), message_key)
+                """,
+                [UNKNOWN_AFTER_CRASH, unknown],
+            )
         con.execute(
             "UPDATE ops.delivery_ledger SET status = 'pending', updated_at = now() "
             "WHERE status = 'sending'"
@@ -208,6 +281,7 @@ def apply_journal(con: duckdb.DuckDBPyConnection, journal: Journal) -> int:
         con.execute("ROLLBACK")
         raise
     journal.forget(o.message_key for o in outcomes)
+    journal.clear_in_flight(in_flight)
     return len(outcomes)
 
 
@@ -215,20 +289,144 @@ def pending_count(
     con: duckdb.DuckDBPyConnection,
     business_day: date | None = None,
     kinds: Sequence[str] | None = None,
+    resends: int = 1,
 ) -> int:
+    """Rows a dispatch would send: pending, and uncertain ones allowed ``resends``."""
     day_filter = "AND business_day = ?" if business_day else ""
     kind_filter = "AND list_contains(CAST(? AS VARCHAR[]), kind)" if kinds is not None else ""
-    params: list[object] = [*([business_day] if business_day else [])]
+    params: list[object] = [resends, *([business_day] if business_day else [])]
     if kinds is not None:
         params.append(list(kinds))
     row = first_row(
         con.execute(
             "SELECT count(*) FROM ops.delivery_ledger "
-            f"WHERE status = 'pending' {day_filter} {kind_filter}",
+            f"WHERE {_SENDABLE} {day_filter} {kind_filter}",
             params,
         )
     )
     return int(row[0]) if row else 0
+
+
+# -- consent and age, decided right before sending ------------------------------------
+
+OPTED_OUT_SINCE = "withdrawn: the client opted out in a later client file"
+ADDRESS_CHANGED = "withdrawn: the email address is no longer the client's"
+OPTED_OUT_BY_LINK = "withdrawn: the client objected through their opt-out link"
+# Emails that say what changed on a business day: late, they mislead.
+EXPIRING_KINDS = (CLIENT_DIGEST, ADVISOR_WORKLIST)
+
+
+def _scope(business_day: date | None, kinds: Sequence[str] | None) -> tuple[str, list[object]]:
+    """SQL conditions (on ``ledger``) and their parameters for one day and some kinds."""
+    sql = ""
+    params: list[object] = []
+    if business_day is not None:
+        sql += " AND ledger.business_day = ?"
+        params.append(business_day)
+    if kinds is not None:
+        sql += " AND list_contains(CAST(? AS VARCHAR[]), ledger.kind)"
+        params.append(list(kinds))
+    return sql, params
+
+
+def withdraw_unwanted(
+    con: duckdb.DuckDBPyConnection,
+    resends: int = 1,
+    business_day: date | None = None,
+    kinds: Sequence[str] | None = None,
+) -> int:
+    """Client digests waiting to be sent (pending, or uncertain and to be sent again)
+    whose client, by the latest client file (``dim_clients``), no longer wants them or
+    no longer has their address: ``withdrawn`` with the reason. Master data changes only
+    with a drop, which no run loads while a dispatch holds the warehouse; the journal's
+    objections are checked per message by the sender. Returns how many."""
+    if not table_exists(con, "main", "dim_clients"):
+        return 0
+    scope, scope_params = _scope(business_day, kinds)
+    row = first_row(
+        con.execute(
+            f"""
+            UPDATE ops.delivery_ledger AS ledger
+            SET status = 'withdrawn',
+                status_reason = CASE WHEN NOT coalesce(clients.notify_opt_in, false)
+                                     THEN ? ELSE ? END,
+                updated_at = now()
+            FROM main.dim_clients AS clients
+            WHERE ledger.kind = 'client_digest'
+              AND {_sendable("ledger")}
+              AND clients.client_id = ledger.recipient_id
+              AND (NOT coalesce(clients.notify_opt_in, false)
+                   OR lower(trim(coalesce(clients.email, '')))
+                      <> lower(trim(coalesce(ledger.recipient_email, ''))))
+              {scope}
+            """,
+            [OPTED_OUT_SINCE, ADDRESS_CHANGED, resends, *scope_params],
+        )
+    )
+    return int(row[0]) if row else 0
+
+
+def business_days_after(start: date, end: date) -> int:
+    """Business days after ``start`` up to ``end`` included (0 when ``end <= start``)."""
+    days, day = 0, start
+    while day < end:
+        day += timedelta(days=1)
+        days += is_business_day(day)
+    return days
+
+
+def is_overdue(
+    business_day: date, planned_on: date, released_on: date | None, today: date, limit: int
+) -> bool:
+    """Whether an email waited more than ``limit`` business days, counted from the later
+    of its business day and the day it was planned or released (a backfill, a replayed
+    past day or a held day released by a person do not expire at once)."""
+    start = max(business_day, planned_on, released_on or planned_on)
+    return business_days_after(start, today) > limit
+
+
+def expire_overdue(
+    con: duckdb.DuckDBPyConnection,
+    today: date,
+    limit: int,
+    resends: int = 1,
+    business_day: date | None = None,
+    kinds: Sequence[str] | None = None,
+) -> int:
+    """Digests and worklists waiting to be sent for more than ``limit`` business days
+    (see :func:`is_overdue`; ``today`` in Europe/Berlin) become ``expired``. Returns how
+    many."""
+    scope, scope_params = _scope(business_day, kinds)
+    rows = con.execute(
+        f"""
+        SELECT ledger.message_key, ledger.business_day,
+               CAST(timezone('Europe/Berlin', CAST(ledger.planned_at AS TIMESTAMPTZ)) AS DATE),
+               CAST(timezone('Europe/Berlin', CAST(holds.decided_at AS TIMESTAMPTZ)) AS DATE)
+        FROM ops.delivery_ledger AS ledger
+        LEFT JOIN ops.day_holds AS holds
+            ON holds.business_day = ledger.business_day AND holds.decision = 'released'
+        WHERE {_sendable("ledger")}
+          AND list_contains(CAST(? AS VARCHAR[]), ledger.kind) {scope}
+        """,
+        [resends, list(EXPIRING_KINDS), *scope_params],
+    ).fetchall()
+    overdue = [
+        key
+        for key, day, planned, released in rows
+        if is_overdue(day, planned, released, today, limit)
+    ]
+    if not overdue:
+        return 0
+    con.execute(
+        """
+        UPDATE ops.delivery_ledger
+        SET status = 'expired', updated_at = now(),
+            status_reason = 'expired: not sent within ' || ? || ' business days'
+        WHERE list_contains(CAST(? AS VARCHAR[]), message_key)
+        """,
+        [str(limit), overdue],
+    )
+    return len(overdue)
 
 
 def statuses(con: duckdb.DuckDBPyConnection, message_keys: Iterable[str]) -> dict[str, str]:

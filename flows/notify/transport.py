@@ -4,17 +4,28 @@ yagmail opens the connection, does STARTTLS or implicit TLS and logs in; we then
 ready-made bytes over that one connection (yagmail's ``send()`` would log in again for
 every message and build its own message). Three things yagmail does not do, done here:
 certificates are verified (it passes no TLS context, and ``smtplib`` alone verifies
-nothing), the server's reply to every message is kept, and a dropped connection is
-reported instead of retried blindly (a retry after DATA may send twice). A login name
-is used as written (yagmail would append "@gmail.com" to one without "@")."""
+nothing), the server's reply to every message is kept, and the end of every message is
+written here (``smtplib.data()`` hides it), so that a failure is known to have come
+before or after it:
+
+* before the final ``.`` of DATA was written (a refusal, a connection lost at MAIL, RCPT
+  or mid-DATA): an ordinary failure, transient or permanent by the server's reply;
+* after it, with no reply (a timeout, the connection lost): the server may or may not
+  have taken the message. The outcome is **unknown** (``SendResult.uncertain``) and the
+  caller must not send it again in the same dispatch.
+
+A login name is used as written (yagmail would append "@gmail.com" to one without "@")."""
 
 from __future__ import annotations
 
 import contextlib
 import re
+import select
 import smtplib
+import socket
 import ssl
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 import yagmail
@@ -47,10 +58,23 @@ class SendResult:
     reply: str
     permanent: bool  # the server refused for good (5xx): do not try again
     connection_lost: bool = False
+    # The end of the message was written and no reply came: it may have been taken.
+    uncertain: bool = False
 
     @property
     def transient(self) -> bool:
-        return not self.accepted and not self.permanent
+        return not self.accepted and not self.permanent and not self.uncertain
+
+
+def _lost(reason: str, *, uncertain: bool = False) -> SendResult:
+    return SendResult(
+        accepted=False,
+        code=None,
+        reply=reason,
+        permanent=False,
+        connection_lost=True,
+        uncertain=uncertain,
+    )
 
 
 def _reply(code: int | None, text: bytes | str | None) -> str:
@@ -133,13 +157,28 @@ class SmtpTransport:
         except (OSError, smtplib.SMTPException) as exc:
             raise SmtpError(f"Cannot connect to the mail server {self.where}: {exc}") from None
 
-    def send(self, sender: str, recipient: str, data: bytes) -> SendResult:
-        """Send one message: accepted only when the server answered 2xx to its end."""
+    @property
+    def connected(self) -> bool:
+        return self._client is not None and getattr(self._client.smtp, "sock", None) is not None
+
+    def send(
+        self,
+        sender: str,
+        recipient: str,
+        data: bytes,
+        before_end: Callable[[], None] | None = None,
+    ) -> SendResult:
+        """Send one message: accepted only when the server answered 2xx to its end.
+        ``before_end`` is called right before the end of the data is written (the
+        journal's in-flight mark)."""
+        if not self.connected:
+            return _lost("connection lost: not connected")
         smtp: smtplib.SMTP = self._client.smtp
+        end_written = [False]
         try:
             smtp.ehlo_or_helo_if_needed()
             if smtp.has_extn("pipelining"):
-                return self._send_pipelined(smtp, sender, recipient, data)
+                return self._send_pipelined(smtp, sender, recipient, data, before_end, end_written)
             code, text = smtp.mail(sender)
             if code != 250:
                 smtp.rset()
@@ -148,25 +187,32 @@ class SmtpTransport:
             if code not in (250, 251):
                 smtp.rset()
                 return _result(code, text)
-            code, text = smtp.data(data)
-            return _result(code, text)
-        except smtplib.SMTPDataError as exc:
-            self._reset_quietly(smtp)
-            return _result(exc.smtp_code, exc.smtp_error)
+            smtp.putcmd("data")
+            code, text = smtp.getreply()
+            if code != 354:
+                self._reset_quietly(smtp)
+                return _result(code, text)
+            return self._write_data(smtp, data, before_end, end_written)
         except smtplib.SMTPResponseException as exc:
             self._reset_quietly(smtp)
             return _result(exc.smtp_code, exc.smtp_error)
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
-            return SendResult(
-                accepted=False,
-                code=None,
-                reply=f"connection lost: {exc}",
-                permanent=False,
-                connection_lost=True,
-            )
+            smtp.close()
+            if end_written[0]:
+                return _lost(
+                    f"outcome unknown: no reply after the end of the message ({exc})",
+                    uncertain=True,
+                )
+            return _lost(f"connection lost: {exc}")
 
     def _send_pipelined(
-        self, smtp: smtplib.SMTP, sender: str, recipient: str, data: bytes
+        self,
+        smtp: smtplib.SMTP,
+        sender: str,
+        recipient: str,
+        data: bytes,
+        before_end: Callable[[], None] | None,
+        end_written: list[bool],
     ) -> SendResult:
         """MAIL, RCPT and DATA in one write, their three replies read after (RFC 2920):
         two round trips a message instead of four."""
@@ -187,10 +233,37 @@ class SmtpTransport:
             smtp.getreply()
             smtp.rset()
             return _result(*refused)
+        return self._write_data(smtp, data, before_end, end_written)
+
+    def _write_data(
+        self,
+        smtp: smtplib.SMTP,
+        data: bytes,
+        before_end: Callable[[], None] | None,
+        end_written: list[bool],
+    ) -> SendResult:
+        """The message after the server's 354, then its end, then the reply. The body and
+        the end are two writes (no delay between them: TCP_NODELAY), so that a server
+        that hung up mid-DATA is noticed before the end is written."""
         body = _LEADING_DOT.sub(b"..", data) if data.startswith(b".") or b"\n." in data else data
         if not body.endswith(b"\r\n"):
             body += b"\r\n"
-        smtp.send(body + b".\r\n")
+        sock = smtp.sock
+        assert sock is not None
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.sendall(body)
+        if select.select([sock], [], [], 0)[0]:
+            # The server hung up (or said something) in the middle of the data: the end
+            # was not written, the message was not taken.
+            code, text = smtp.getreply()
+            smtp.close()
+            return replace(_result(code, text), connection_lost=True)
+        if before_end is not None:
+            before_end()
+        # A write that fails leaves nothing of it on the way: the end was not written.
+        sock.sendall(b".\r\n")
+        end_written[0] = True
         return _result(*smtp.getreply())
 
     @staticmethod

@@ -43,7 +43,8 @@ HOLDINGS = [
 ]
 # Tuesday: SAP buy -> sell (C1, C2, C7 emailed; C5 sold on Tuesday's snapshot),
 # Allianz buy -> strong buy (C3 opted out), BASF neutral -> sell (C4 invalid email).
-# Wednesday: Siemens neutral -> strong sell (C1 now opted out, C6 without email).
+# Wednesday: Siemens neutral -> strong sell (C1 now opted out, C6 without email); C2's
+# address changes (she holds no Siemens: no email of Wednesday for her).
 EXPECTED_TUESDAY_DIGESTS = {
     "juergen.mueller@example.com",
     "jane.smith@example.org",
@@ -81,7 +82,10 @@ def write_scenario(inbox: Path) -> None:
         WED,
         ratings=[[SIEMENS, "Siemens AG", "Stark Verkaufen", "2026-03-04 07:00:00"]],
         holdings=[h for h in HOLDINGS if h[0] != "C5"],
-        clients=[["C1", "Jürgen", "Müller", "juergen.mueller@example.com", "de", "A1", "false"]],
+        clients=[
+            ["C1", "Jürgen", "Müller", "juergen.mueller@example.com", "de", "A1", "false"],
+            ["C2", "Jane", "Smith", "jane.smith@newmail.example", "en", "A1", "true"],
+        ],
     )
 
 

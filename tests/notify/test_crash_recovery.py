@@ -1,7 +1,8 @@
 """A dispatching process killed mid-batch (SIGKILL, a real subprocess) and run again:
 every email arrives, none twice, except possibly the one whose acceptance by the
-server was not yet recorded when the process died, and that one with the same
-Message-ID."""
+server was not yet recorded when the process died, and that one once more only, with
+the same Message-ID. The last tests kill exactly in that window (a test-only fault
+point) instead of at a random moment."""
 
 from __future__ import annotations
 
@@ -18,9 +19,9 @@ import pytest
 
 from flows.demo.generate import generate_drops
 from flows.notify.dispatch import dispatch
-from flows.settings import get_settings
+from flows.settings import Settings, get_settings
 from flows.warehouse import open_warehouse
-from tests.notify.scenario import build_days
+from tests.notify.scenario import TUE, build_days
 from tests.notify.test_dispatch import plan
 from tests.smtp_server import RecordingSmtpServer
 
@@ -76,3 +77,55 @@ def test_killed_dispatch_resumes_without_duplicates(
         assert con.execute("SELECT DISTINCT status FROM ops.delivery_ledger").fetchall() == [
             ("sent",)
         ]
+
+
+def _dispatch_killed_after_accept(count: int) -> None:
+    """A dispatching process that kills itself (SIGKILL) right after the server accepted
+    its ``count``-th message and before that is written down (test-only fault point)."""
+    env = {**os.environ, "VOTUM_FAULT_INJECTION": f"kill-after-accept:{count}"}
+    child = subprocess.run([sys.executable, "-c", DISPATCH], env=env, timeout=120, check=False)
+    assert child.returncode == -signal.SIGKILL
+
+
+def _ledger(settings: Settings) -> dict[str, tuple[str, int, str]]:
+    with open_warehouse(settings.warehouse_path, read_only=True) as con:
+        rows = con.execute(
+            "SELECT message_key, status, uncertain_sends, message_id FROM ops.delivery_ledger"
+        ).fetchall()
+    return {str(k): (str(s), int(u), str(m)) for k, s, u, m in rows}
+
+
+C2_DIGEST = "client_digest:2026-03-03:C2"  # the second message of Tuesday (key order)
+
+
+def test_killed_between_the_servers_reply_and_the_journal_resends_once(
+    mail_settings: Settings, smtp_server: RecordingSmtpServer
+) -> None:
+    plan(mail_settings, TUE)
+    _dispatch_killed_after_accept(2)  # C2's digest arrived; its acceptance was not written
+    assert len(smtp_server.messages) == 2
+    report = dispatch(get_settings())
+    assert (report.sent, report.left_pending, report.uncertain) == (4, 0, 0)
+    status, uncertain_sends, message_id = _ledger(mail_settings)[C2_DIGEST]
+    assert (status, uncertain_sends) == ("sent", 1)
+    received = Counter(m.message_id for m in smtp_server.messages)
+    # Once more only, with the same Message-ID; everything else exactly once.
+    assert received[message_id] == 2 and sorted(received.values()) == [1, 1, 1, 1, 2]
+    assert {s for s, _, _ in _ledger(mail_settings).values()} == {"sent"}
+
+
+def test_a_second_kill_in_the_resend_never_makes_a_third_copy(
+    mail_settings: Settings, smtp_server: RecordingSmtpServer
+) -> None:
+    plan(mail_settings, TUE)
+    _dispatch_killed_after_accept(2)
+    _dispatch_killed_after_accept(1)  # the rerun's first message is C2's resend: killed again
+    assert len(smtp_server.messages) == 3
+    dispatch(get_settings())
+    status, uncertain_sends, message_id = _ledger(mail_settings)[C2_DIGEST]
+    assert (status, uncertain_sends) == ("uncertain", 2)  # unknown for good, never again
+    assert dispatch(get_settings()).sent == 0
+    received = Counter(m.message_id for m in smtp_server.messages)
+    assert received[message_id] == 2 and sorted(received.values()) == [1, 1, 1, 1, 2]
+    others = {k: s for k, (s, _, _) in _ledger(mail_settings).items() if k != C2_DIGEST}
+    assert set(others.values()) == {"sent"}

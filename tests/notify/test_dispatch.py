@@ -3,6 +3,7 @@ localhost), parsing what it received."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -190,8 +191,9 @@ def test_hostile_names_are_escaped_and_cannot_add_recipients(
 
 
 def test_message_ids_are_deterministic_and_never_shared(
-    mail_settings: Settings, smtp_server: RecordingSmtpServer
+    mail_settings_wed: Settings, smtp_server: RecordingSmtpServer
 ) -> None:
+    mail_settings = mail_settings_wed
     plan(mail_settings, TUE)
     plan(mail_settings, WED)
     with open_warehouse(mail_settings.warehouse_path, read_only=True) as con:
@@ -233,8 +235,14 @@ def test_a_suppression_arriving_during_the_batch_stops_the_rest(
     objector = Journal(mail_settings.journal_path)
 
     class ObjectionDuringSend(SmtpTransport):
-        def send(self, sender: str, recipient: str, data: bytes) -> SendResult:
-            result = super().send(sender, recipient, data)
+        def send(
+            self,
+            sender: str,
+            recipient: str,
+            data: bytes,
+            before_end: Callable[[], None] | None = None,
+        ) -> SendResult:
+            result = super().send(sender, recipient, data, before_end)
             objector.suppress("jane.smith@example.org", reason="objection", source="cli")
             objector.suppress("hostile@example.com", reason="objection", source="cli")
             return result
@@ -331,10 +339,9 @@ def test_a_pool_of_connections_sends_each_message_once(
     monkeypatch.setenv("VOTUM_DISPATCH_BATCH_SIZE", "2")
     settings = get_settings()
     plan(settings, TUE)
-    plan(settings, WED)
     report = dispatch(settings)
     ids = [m.message_id for m in smtp_server.messages]
-    assert report.sent == len(ids) == len(set(ids)) == 7
+    assert report.sent == len(ids) == len(set(ids)) == 5
 
 
 @pytest.mark.parametrize("pipelining", [True, False])

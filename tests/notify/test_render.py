@@ -563,3 +563,28 @@ def test_templates_are_package_data() -> None:
     folder = resources.files("flows.notify") / "templates"
     names = {entry.name for entry in folder.iterdir() if entry.name.endswith(".j2")}
     assert names == set(HTML_TEMPLATES + TEXT_TEMPLATES)
+
+
+def test_worklist_lines_carry_the_action_links_in_html_and_text() -> None:
+    def actions(client_id: str, isin: str) -> dict[str, str]:
+        return {
+            code: f"https://bank.example/worklist/action?client={client_id}&isin={isin}&action={code}&token=t"
+            for code in ("called", "meeting", "not_reached", "no_contact")
+        }
+
+    plain = render_worklist(worklist(line("1", "10")), {"digest:C1": "sent"})
+    assert "worklist/action" not in plain.html + plain.text
+    r = render_worklist(worklist(line("1", "10")), {"digest:C1": "sent"}, actions)
+    for code, label in (
+        ("called", "angerufen"), ("meeting", "Termin vereinbart"),
+        ("not_reached", "nicht erreicht"), ("no_contact", "erledigt ohne Kontakt"),
+    ):  # fmt: skip
+        href = f"https://bank.example/worklist/action?client=C1&amp;isin={line('1', '10').isin}&amp;action={code}&amp;token=t"
+        assert f'<a href="{href}"' in r.html and f">{label}</a>" in r.html
+        assert f"{label}: {href.replace('&amp;', '&')}" in r.text
+    with pytest.raises(RenderError, match="action link"):
+        render_worklist(
+            worklist(line("1", "10")),
+            {},
+            lambda c, i: dict.fromkeys(actions(c, i), 'javascript:alert(1)"'),
+        )

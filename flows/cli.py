@@ -225,6 +225,31 @@ def _command_status(args: argparse.Namespace, settings: Settings) -> int:
         console.print(failed)
     else:
         console.print("Failed emails: none.")
+    if status.uncertain_emails:
+        uncertain = Table(
+            "day", "kind", "ledger key", "resend", title="Emails with an unknown outcome"
+        )
+        for email in status.uncertain_emails:
+            uncertain.add_row(
+                email.business_day.isoformat(),
+                email.kind,
+                email.message_key,
+                "once, next dispatch" if email.resend_due else "no (final)",
+            )
+        console.print(uncertain)
+    if status.not_sent_emails:
+        not_sent = Table(
+            "day", "kind", "status", "emails", "reason", title="Emails withdrawn or expired"
+        )
+        for withheld in status.not_sent_emails:
+            not_sent.add_row(
+                withheld.business_day.isoformat(),
+                withheld.kind,
+                withheld.status,
+                f"{withheld.count:,}",
+                withheld.reason or "",
+            )
+        console.print(not_sent)
     if status.quarantined:
         quarantine = Table(
             "drop", "file", "rows", "why (rows)", title="Quarantined rows (ops.quarantine)"

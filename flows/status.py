@@ -47,6 +47,27 @@ class FailedEmails:
 
 
 @dataclass(frozen=True)
+class UncertainEmail:
+    """An email whose outcome is unknown (no reply after its end was written)."""
+
+    business_day: date
+    kind: str
+    message_key: str  # kind, day and client or advisor id: never an address
+    resend_due: bool  # a later dispatch sends it once more (VOTUM_RESEND_UNCERTAIN)
+
+
+@dataclass(frozen=True)
+class NotSentEmails:
+    """Emails withdrawn (consent at sending) or expired (waited too long), per day."""
+
+    business_day: date
+    kind: str
+    status: str
+    count: int
+    reason: str | None
+
+
+@dataclass(frozen=True)
 class Quarantined:
     drop_date: date
     file_kind: str
@@ -81,6 +102,8 @@ class Status:
     runs: list[RunRow] = field(default_factory=list)
     held_days: list[HeldDay] = field(default_factory=list)
     failed_emails: list[FailedEmails] = field(default_factory=list)
+    uncertain_emails: list[UncertainEmail] = field(default_factory=list)
+    not_sent_emails: list[NotSentEmails] = field(default_factory=list)
     quarantined: list[Quarantined] = field(default_factory=list)
     next_runs: list[ScheduledRun] = field(default_factory=list)
 
@@ -130,6 +153,7 @@ def _warehouse_figures(settings: Settings, status: Status, runs: int) -> None:
                     """
                 ).fetchall()
             ]
+            _delivery_exceptions(con, settings, status)
         if table_exists(con, "ops", "quarantine"):
             status.quarantined = [
                 Quarantined(day, kind, rows, quarantine_reasons(con, day).get(kind, {}))
@@ -140,6 +164,40 @@ def _warehouse_figures(settings: Settings, status: Status, runs: int) -> None:
                     """
                 ).fetchall()
             ]
+
+
+def _delivery_exceptions(con: Any, settings: Settings, status: Status) -> None:
+    """Uncertain emails by key, and withdrawn or expired ones counted per day."""
+    columns = {
+        str(r[0])
+        for r in con.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = 'ops' AND table_name = 'delivery_ledger'"
+        ).fetchall()
+    }
+    if "uncertain_sends" in columns:
+        resends = 1 if settings.resend_uncertain == "once" else 0
+        status.uncertain_emails = [
+            UncertainEmail(day, kind, key, bool(due))
+            for day, kind, key, due in con.execute(
+                """
+                SELECT business_day, kind, message_key, uncertain_sends <= ?
+                FROM ops.delivery_ledger WHERE status = 'uncertain'
+                ORDER BY business_day DESC, message_key LIMIT 50
+                """,
+                [resends],
+            ).fetchall()
+        ]
+    status.not_sent_emails = [
+        NotSentEmails(*row)
+        for row in con.execute(
+            """
+            SELECT business_day, kind, status, count(*), arg_max(status_reason, updated_at)
+            FROM ops.delivery_ledger WHERE status IN ('withdrawn', 'expired')
+            GROUP BY ALL ORDER BY business_day DESC, kind, status LIMIT 20
+            """
+        ).fetchall()
+    ]
 
 
 def scheduled_runs(

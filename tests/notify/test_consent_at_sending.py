@@ -20,6 +20,7 @@ from flows.notify.ledger import (
 )
 from flows.notify.transport import SendResult, SmtpError, SmtpTransport
 from flows.settings import Settings
+from flows.status import collect_status
 from flows.warehouse import open_warehouse
 from tests.notify.conftest import build_wednesday
 from tests.notify.scenario import TUE
@@ -97,6 +98,11 @@ def test_an_email_waiting_beyond_the_limit_expires_instead_of_going_late(
     assert (report.sent, report.expired) == (0, 5)
     assert smtp_server.messages == []
     assert {s for s, _ in statuses(mail_settings).values()} == {"expired"}
+    shown = collect_status(mail_settings).not_sent_emails
+    assert sorted((e.kind, e.status, e.count) for e in shown) == [
+        ("advisor_worklist", "expired", 2),
+        ("client_digest", "expired", 3),
+    ]
 
 
 @pytest.mark.parametrize(

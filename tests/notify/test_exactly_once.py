@@ -5,12 +5,14 @@ same Message-ID; a connection lost before the end is an ordinary transient failu
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 
 import pytest
 
 from flows.notify.dispatch import dispatch, retry_delay
 from flows.settings import Settings, get_settings
+from flows.status import collect_status
 from flows.warehouse import open_warehouse
 from tests.notify.scenario import TUE
 from tests.notify.test_dispatch import plan
@@ -85,6 +87,10 @@ def test_with_resend_never_an_uncertain_email_stays_uncertain(
     assert dispatch(settings).sent == 0
     assert rows(settings)[C1_DIGEST][0] == "uncertain"
     assert len(smtp_server.messages) == 5
+    # `votum status` names it by its ledger key, never by address.
+    shown = collect_status(settings).uncertain_emails
+    assert [(e.message_key, e.resend_due) for e in shown] == [(C1_DIGEST, False)]
+    assert "@" not in json.dumps(collect_status(settings).as_json()["uncertain_emails"])
 
 
 @pytest.mark.parametrize("pipelining", [True, False])

@@ -130,6 +130,13 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         columns = [f'"{c.name}" {c.type}' for c in drop_file.columns]
         columns += [f"{name} {type_}" for name, type_ in LINEAGE_COLUMNS]
         con.execute(f"CREATE TABLE IF NOT EXISTS {drop_file.table} ({', '.join(columns)})")
+        # A warehouse from before an optional column was added gets it (NULL so far).
+        for column in drop_file.columns:
+            if not column.required:
+                con.execute(
+                    f'ALTER TABLE {drop_file.table} ADD COLUMN IF NOT EXISTS "{column.name}" '
+                    f"{column.type}"
+                )
     con.execute(
         """
         CREATE TABLE IF NOT EXISTS raw.drop_files (

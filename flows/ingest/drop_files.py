@@ -132,6 +132,7 @@ DROP_FILES: tuple[DropFile, ...] = (
             Column("quantity", QUANTITY),
             Column("price_eur", PRICE),
             Column("executed_at"),
+            _opt("fee_eur", MONEY),  # commission charged; missing: estimated or unknown
         ),
         keys=("transaction_id",),
     ),

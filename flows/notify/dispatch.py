@@ -47,6 +47,7 @@ from flows.notify.journal import Journal, open_journal
 from flows.notify.ledger import (
     ADOPTION_REPORT,
     ADOPTION_SUMMARY,
+    ADVISOR_WEEKLY,
     ADVISOR_WORKLIST,
     CLIENT_DIGEST,
     EXPIRED,
@@ -91,6 +92,7 @@ KINDS_IN_ORDER = (
     ADVISOR_WORKLIST,
     ADOPTION_REPORT,
     ADOPTION_SUMMARY,
+    ADVISOR_WEEKLY,
     OPS_ALERT,
 )
 
@@ -181,6 +183,17 @@ def render_claimed(
         )
         rendered = Rendered(subject=report.subject, text=report.text, html=report.html_email)
         images = report.images
+    elif message.kind == ADVISOR_WEEKLY:
+        from flows.report.advisor_week import advisor_summary_from_json, render_advisor_summary
+
+        summary = advisor_summary_from_json(message.payload)
+        page = render_advisor_summary(
+            summary,
+            lambda day, client_id, isin: worklist_action_links(
+                settings, summary.advisor_id, day.isoformat(), sent_at.date(), summary.language
+            )(client_id, isin),
+        )
+        rendered = Rendered(subject=page.subject, text=page.text, html=page.html)
     elif message.kind == OPS_ALERT:
         rendered = render_ops_alert(ops_alert_from_json(message.payload))
     elif message.kind == CLIENT_DIGEST:

@@ -53,6 +53,7 @@ UNCERTAIN, WITHDRAWN, EXPIRED = "uncertain", "withdrawn", "expired"
 OPEN_STATUSES = (PENDING, HELD)
 CLIENT_DIGEST, ADVISOR_WORKLIST = "client_digest", "advisor_worklist"
 ADOPTION_REPORT, ADOPTION_SUMMARY = "adoption_report", "adoption_summary"
+ADVISOR_WEEKLY = "advisor_weekly"  # an advisor's own week, with the branch reports
 OPS_ALERT = "ops_alert"
 
 

@@ -364,6 +364,7 @@ RAW_RULES: tuple[Rule, ...] = (
         "quantity IS NULL OR quantity <= 0",
     ),
     Rule("raw_transactions", "price_negative", "negative price_eur", "quarantine", "price_eur < 0"),
+    Rule("raw_transactions", "fee_negative", "negative fee_eur", "quarantine", "fee_eur < 0"),
     *_timestamp_rules("raw_transactions", "executed_at"),
     _duplicates("raw_transactions", ("transaction_id",), "transactions.csv"),
     # suppressions.csv

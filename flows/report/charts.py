@@ -28,7 +28,7 @@ from typing import Any
 
 from babel.core import Locale
 from babel.dates import format_date, format_interval
-from babel.numbers import format_decimal, format_percent
+from babel.numbers import format_currency, format_decimal, format_percent
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
@@ -101,6 +101,16 @@ class Formats:
         """A share without decimals, for axis ticks and the target: ``80 %`` / ``80%``."""
         rounded = _half_up(share, 2)
         return str(format_percent(rounded, format=self._percent_0, locale=self.locale))
+
+    def rate(self, share: float) -> str:
+        """A small rate with up to three decimals: ``0,25 %`` / ``0.25%``."""
+        pattern = re.sub(r"0(?![0-9])", "0.###", self._percent_0, count=1)
+        return str(format_percent(Decimal(repr(float(share))), format=pattern, locale=self.locale))
+
+    def euros(self, value: float) -> str:
+        """Euros to the cent: ``1.291,16 €`` (a no-break space) / ``€1,291.16``."""
+        amount = Decimal(repr(float(value))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        return str(format_currency(amount, "EUR", locale=self.locale))
 
     def hours(self, value: float) -> str:
         """``3,5 h`` (no-break space: the unit never wraps away from its number)."""

@@ -9,10 +9,19 @@ from collections.abc import Sequence
 import duckdb
 
 from flows.notify.addresses import address_problem
-from flows.notify.ledger import ADOPTION_REPORT, ADOPTION_SUMMARY, FAILED, PENDING, upsert_planned
+from flows.notify.ledger import (
+    ADOPTION_REPORT,
+    ADOPTION_SUMMARY,
+    ADVISOR_WEEKLY,
+    FAILED,
+    PENDING,
+    upsert_planned,
+)
 from flows.notify.plan import planned_message
+from flows.report import advisor_week
+from flows.report.extract import advisor_summaries
 from flows.report.files import branch_folder_names
-from flows.report.model import BankReport, BranchReport
+from flows.report.model import BankReport, BranchReport, Language
 from flows.report.serialize import to_json
 
 
@@ -23,8 +32,12 @@ def plan_reports(
     *,
     summary_to: str | None,
     mail_domain: str,
+    advisor_language: Language | None = None,
 ) -> int:
-    """Ledger rows for the week's reports; returns how many are new."""
+    """Ledger rows for the week's reports: one per branch manager, the bank summary when
+    ``summary_to`` is set, and, unless ``advisor_language`` is None (VOTUM_ADVISOR_WEEKLY
+    off), each advisor's own week. Returns how many emails the week has in all (planning
+    again adds nothing)."""
     messages = []
     keys = branch_folder_names(report.branch for report in branches)
     for report in branches:
@@ -61,4 +74,24 @@ def plan_reports(
                 mail_domain,
             )
         )
-    return upsert_planned(con, messages)
+    if advisor_language is not None:
+        for report in branches:
+            for summary in advisor_summaries(con, report, language=advisor_language):
+                problem = address_problem(summary.email)
+                messages.append(
+                    planned_message(
+                        ADVISOR_WEEKLY,
+                        summary.week_start,
+                        summary.advisor_id,
+                        summary.advisor_name,
+                        summary.email,
+                        summary.language,
+                        [summary.week, summary.advisor_id],
+                        advisor_week.to_json(summary),
+                        FAILED if problem else PENDING,
+                        f"advisor {summary.advisor_id}: {problem}" if problem else None,
+                        mail_domain,
+                    )
+                )
+    upsert_planned(con, messages)
+    return len(messages)

@@ -10,6 +10,7 @@ from typing import Any
 import duckdb
 
 from flows.errors import VotumError
+from flows.report.advisor_week import AdvisorSummary, OpenAlert
 from flows.report.model import (
     AdvisorWeek,
     BankReport,
@@ -66,7 +67,19 @@ def _figures(row: dict[str, Any] | None, monday: date) -> WeekFigures:
         follow_up_trades=int(row.get("follow_up_trades") or 0),
         activities_logged=int(row.get("activities_logged") or 0),
         clients_informed_within_one_day=row.get("clients_informed_within_one_day"),
+        follow_up_volume_eur=_euros(row.get("follow_up_volume_eur")),
+        follow_up_fee_eur=_euros(row.get("follow_up_fee_eur")),
+        follow_up_volume_without_fee_eur=_euros(row.get("follow_up_volume_without_fee_eur")),
+        baseline_clients=int(row.get("baseline_clients") or 0),
+        baseline_positions=int(row.get("baseline_positions") or 0),
+        baseline_traded_positions=int(row.get("baseline_traded_positions") or 0),
+        expected_follow_up_trades=row.get("expected_follow_up_trades"),
     )
+
+
+def _euros(value: Any) -> float:
+    """A DECIMAL(18,2) of the marts as a float of euros (exact to the cent)."""
+    return float(value) if value is not None else 0.0
 
 
 def _mondays(monday: date) -> list[date]:
@@ -105,6 +118,8 @@ def branch_report(
     language: Language,
     target_adoption_rate: float,
     sla_business_days: int,
+    fee_rate: float | None = None,
+    min_baseline_clients: int = 200,
 ) -> BranchReport:
     weeks = _mondays(monday)
     trend_rows = {
@@ -129,6 +144,9 @@ def branch_report(
             median_hours_to_contact=r["median_hours_to_contact"],
             follow_up_trades=int(r["follow_up_trades"]),
             activities_logged=int(r["activities_logged"]),
+            follow_up_volume_eur=_euros(r.get("follow_up_volume_eur")),
+            follow_up_fee_eur=_euros(r.get("follow_up_fee_eur")),
+            follow_up_volume_without_fee_eur=_euros(r.get("follow_up_volume_without_fee_eur")),
         )
         for r in _rows(
             con,
@@ -190,6 +208,8 @@ def branch_report(
         branch_trend=tuple(_figures(trend_rows.get(w), w) for w in weeks),
         bank_trend=tuple(_bank_trend(con, monday)),
         unfollowed=tuple(unfollowed),
+        fee_rate=fee_rate,
+        min_baseline_clients=min_baseline_clients,
     )
 
 
@@ -200,6 +220,10 @@ def bank_report(
     language: Language,
     target_adoption_rate: float,
     sla_business_days: int,
+    fee_rate: float | None = None,
+    min_baseline_clients: int = 200,
+    goal_informed_share: float = 0.95,
+    goal_fee_eur_weekly: float | None = None,
 ) -> BankReport:
     trend = _bank_trend(con, monday)
     previous_rows = _rows(
@@ -226,4 +250,69 @@ def bank_report(
         totals=trend[-1],
         previous=_figures(previous_rows[0], monday - timedelta(weeks=1)) if previous_rows else None,
         bank_trend=tuple(trend),
+        fee_rate=fee_rate,
+        min_baseline_clients=min_baseline_clients,
+        goal_informed_share=goal_informed_share,
+        goal_fee_eur_weekly=goal_fee_eur_weekly,
     )
+
+
+def advisor_summaries(
+    con: duckdb.DuckDBPyConnection, report: BranchReport, *, language: Language
+) -> list[AdvisorSummary]:
+    """Each advisor of the branch report with alerts that week or alerts still open: their
+    own figures, the branch total, their open alerts oldest first."""
+    contacts = {
+        str(r["advisor_id"]): r
+        for r in _rows(
+            con,
+            "SELECT advisor_id, advisor_name, email FROM dim_advisors WHERE branch = ?",
+            [report.branch],
+        )
+    }
+    open_rows = _rows(
+        con,
+        """
+        SELECT advisor_id, client_id, first_isin, first_security_name, business_day,
+               sla_deadline
+        FROM fct_alerts
+        WHERE follow_up_status = 'open' AND business_day <= ?
+        ORDER BY business_day, client_id
+        """,
+        [report.week_end],
+    )
+    open_by_advisor: dict[str, list[OpenAlert]] = {}
+    for r in open_rows:
+        open_by_advisor.setdefault(str(r["advisor_id"]), []).append(
+            OpenAlert(
+                client_id=str(r["client_id"]),
+                isin=str(r["first_isin"]),
+                security_name=str(r["first_security_name"] or r["first_isin"]),
+                business_day=r["business_day"],
+                deadline=r["sla_deadline"],
+            )
+        )
+    summaries = []
+    for advisor in report.advisors:
+        contact = contacts.get(advisor.advisor_id)
+        alerts = tuple(open_by_advisor.get(advisor.advisor_id, ()))
+        if contact is None or (advisor.alerts == 0 and not alerts):
+            continue
+        summaries.append(
+            AdvisorSummary(
+                week=report.week,
+                week_start=report.week_start,
+                week_end=report.week_end,
+                advisor_id=advisor.advisor_id,
+                advisor_name=contact.get("advisor_name"),
+                email=contact.get("email"),
+                language=language,
+                branch=report.branch,
+                target_adoption_rate=report.target_adoption_rate,
+                sla_business_days=report.sla_business_days,
+                own=advisor,
+                branch_totals=report.totals,
+                open_alerts=alerts,
+            )
+        )
+    return summaries

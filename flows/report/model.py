@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
 Language = Literal["de", "en"]
@@ -34,6 +35,9 @@ class AdvisorWeek:
     median_hours_to_contact: float | None  # from the sending of the worklist
     follow_up_trades: int  # alerts with a trade in a security of the alert
     activities_logged: int  # every activity the advisor logged that week
+    follow_up_volume_eur: float = 0.0  # each trade once, for the earliest alert it follows
+    follow_up_fee_eur: float = 0.0  # fee_eur of those trades, where given
+    follow_up_volume_without_fee_eur: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,14 @@ class WeekFigures:
     clients_informed_within_one_day: (
         float | None
     )  # share of alerted clients emailed by the end of the next day
+    # Follow-up business (defaults: payloads planned before these figures existed).
+    follow_up_volume_eur: float = 0.0  # each trade once, for the earliest alert it follows
+    follow_up_fee_eur: float = 0.0  # fee_eur of those trades, where given
+    follow_up_volume_without_fee_eur: float = 0.0  # volume of those trades without fee_eur
+    baseline_clients: int = 0  # clients of the baseline positions
+    baseline_positions: int = 0
+    baseline_traded_positions: int = 0
+    expected_follow_up_trades: float | None = None  # baseline rate x alerts
 
 
 @dataclass(frozen=True)
@@ -87,6 +99,8 @@ class BranchReport:
     branch_trend: tuple[WeekFigures, ...]  # the last 8 weeks, oldest first
     bank_trend: tuple[WeekFigures, ...]  # the same weeks, the whole bank
     unfollowed: tuple[UnfollowedAlert, ...]
+    fee_rate: float | None = None  # VOTUM_FEE_RATE: estimates a missing fee_eur
+    min_baseline_clients: int = 200  # below: "not enough data"
 
 
 @dataclass(frozen=True)
@@ -109,3 +123,71 @@ class BankReport:
     totals: WeekFigures
     previous: WeekFigures | None
     bank_trend: tuple[WeekFigures, ...]
+    fee_rate: float | None = None
+    min_baseline_clients: int = 200
+    goal_informed_share: float = 0.95  # the three CRM goals' targets
+    goal_fee_eur_weekly: float | None = None  # None: no target set
+
+
+# --------------------------------------------------------------------------- euros
+
+
+@dataclass(frozen=True)
+class FeeIncome:
+    """The fee income of a week's follow-up trades, and how much of it is known.
+
+    ``amount`` is ``None`` when some trades carry no ``fee_eur`` and no fee rate is
+    configured: then only the volume can be shown (``unknown_volume`` says of how much).
+    """
+
+    amount: float | None
+    estimated: float  # the part estimated as volume x fee rate
+    unknown_volume: float  # volume without fee_eur and without an estimate
+    fee_rate: float | None
+
+
+def fee_income(figures: WeekFigures, fee_rate: float | None) -> FeeIncome:
+    """``fee_eur`` where given; else volume x ``fee_rate`` (estimated); else none."""
+    given = _cents(figures.follow_up_fee_eur)
+    missing = _cents(figures.follow_up_volume_without_fee_eur)
+    if missing <= 0:
+        return FeeIncome(float(given), 0.0, 0.0, fee_rate)
+    if fee_rate is not None:
+        estimated = _cents(missing * Decimal(str(fee_rate)))
+        return FeeIncome(float(given + estimated), float(estimated), 0.0, fee_rate)
+    return FeeIncome(None, 0.0, float(missing), fee_rate)
+
+
+def _cents(value: float | Decimal) -> Decimal:
+    """Euros to the cent, half up (as a bank rounds)."""
+    number = value if isinstance(value, Decimal) else Decimal(str(value))
+    return number.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class BaselineComparison:
+    """Follow-up trades observed beside the trades expected without an alert.
+
+    ``expected`` is ``None`` ("not enough data") when the baseline has fewer clients
+    than the configured minimum, or no positions at all. Never a causal claim."""
+
+    observed: int
+    expected: float | None
+    difference: float | None
+    baseline_clients: int
+    min_clients: int
+
+
+def baseline_comparison(figures: WeekFigures, min_clients: int) -> BaselineComparison:
+    expected = figures.expected_follow_up_trades
+    if expected is None or figures.baseline_clients < min_clients:
+        return BaselineComparison(
+            figures.follow_up_trades, None, None, figures.baseline_clients, min_clients
+        )
+    return BaselineComparison(
+        figures.follow_up_trades,
+        expected,
+        figures.follow_up_trades - expected,
+        figures.baseline_clients,
+        min_clients,
+    )

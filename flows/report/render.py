@@ -37,6 +37,8 @@ from flows.report.model import (
     BranchReport,
     UnfollowedAlert,
     WeekFigures,
+    baseline_comparison,
+    fee_income,
 )
 from flows.templating import template_environment
 
@@ -59,8 +61,8 @@ BRANCH_HTML = "branch_report.html.j2"
 BRANCH_TEXT = "branch_report.txt.j2"
 BANK_HTML = "bank_report.html.j2"
 BANK_TEXT = "bank_report.txt.j2"
-HTML_TEMPLATES = (BRANCH_HTML, BANK_HTML)
-TEXT_TEMPLATES = (BRANCH_TEXT, BANK_TEXT)
+HTML_TEMPLATES = (BRANCH_HTML, BANK_HTML, "advisor_week.html.j2")
+TEXT_TEMPLATES = (BRANCH_TEXT, BANK_TEXT, "advisor_week.txt.j2")
 
 # The alerts table of the email and the page stops here; the CSV has every alert.
 MAX_ALERT_ROWS = 100
@@ -245,6 +247,45 @@ _TEXTS: dict[str, dict[str, str]] = {
         "Berichts geladen waren.",
         "business_day": "1 Geschäftstag",
         "business_days": "{n} Geschäftstagen",
+        "business": "Folgegeschäft in Euro",
+        "volume": "Volumen: {value}",
+        "fee": "Provisionen: {value}",
+        "fee_estimated": "davon {value} geschätzt ({rate} des Volumens ohne fee_eur, "
+        "VOTUM_FEE_RATE)",
+        "fee_unknown": "Keine Provisionszahl: Für Geschäfte mit {value} Volumen liefert die "
+        "Bank kein fee_eur, und VOTUM_FEE_RATE ist nicht gesetzt; daher nur das Volumen.",
+        "baseline": "Folgegeschäfte: beobachtet {observed}, erwartet ohne Alert {expected} "
+        "(Vergleichsgruppe), Differenz {difference}; Vergleichsgruppe: {clients} Kunden",
+        "baseline_small": "Folgegeschäfte: beobachtet {observed}, erwartet ohne Alert: zu "
+        "wenig Daten (Vergleichsgruppe: {clients} Kunden, mindestens {minimum} nötig)",
+        "goals_intro": "Die drei CRM-Ziele: Kunden innerhalb eines Tages informiert, Alerts "
+        "fristgerecht nachgefasst, Folgegeschäft in Euro.",
+        "goal_fee_target": "Ziel: {value} pro Woche",
+        "no_fee_target": "kein Ziel gesetzt (VOTUM_GOAL_FEE_EUR_WEEKLY)",
+        "goals_trend": "Die drei Ziele in den letzten {weeks} Wochen",
+        "col_volume": "Volumen",
+        "col_fee": "Provisionen",
+        "col_expected": "Erwartet ohne Alert",
+        "col_difference": "Differenz",
+        "business_by_branch": "Folgegeschäft nach Filialen",
+        "business_intro": "Höchstes Volumen zuerst. Erwartet ohne Alert: aus der "
+        "Vergleichsgruppe (siehe unten); „zu wenig Daten“ unter {minimum} Kunden.",
+        "too_little": "zu wenig Daten",
+        "fee_none": "nur Volumen",
+        "def_volume": "Volumen der Folgegeschäfte: Stückzahl mal Kurs der Geschäfte in einem "
+        "Wertpapier eines Alerts innerhalb seines Fensters (Alert-Tag bis 10. Kalendertag "
+        "danach). Ein Geschäft, das auf mehrere Alerts folgt, zählt in Euro einmal, beim "
+        "frühesten dieser Alerts; die Zahl der Folgegeschäfte zählt dagegen Alerts.",
+        "def_fee": "Provisionen: fee_eur aus transactions.csv, wo geliefert; sonst, wenn "
+        "VOTUM_FEE_RATE gesetzt ist, Volumen mal diesem Satz (als geschätzt ausgewiesen); "
+        "sonst keine Provisionszahl.",
+        "def_baseline": "Vergleichsgruppe (Baseline): Positionen von Kunden derselben "
+        "Filialen an denselben Geschäftstagen in Wertpapieren mit Research-Rating, deren "
+        "Rating sich vom 10. Kalendertag davor bis zum 10. Kalendertag danach nicht "
+        "geändert hat. Ihre Handelsquote (Anteil der Positionen, in denen der Kunde im "
+        "gleichen Fenster wie bei einem Alert gehandelt hat) mal die Zahl der Alerts ergibt "
+        "die ohne Alert erwarteten Folgegeschäfte. Ein Vergleich, kein Nachweis einer "
+        "Wirkung; unter {minimum} Kunden in der Vergleichsgruppe: zu wenig Daten.",
     },
     "en": {
         "title": "Adoption report: {who} – {week} ({period})",
@@ -354,6 +395,45 @@ _TEXTS: dict[str, dict[str, str]] = {
         "def_loaded": "The figures include every CRM activity loaded when the report was made.",
         "business_day": "1 business day",
         "business_days": "{n} business days",
+        "business": "Follow-up business in euros",
+        "volume": "volume: {value}",
+        "fee": "fee income: {value}",
+        "fee_estimated": "of which {value} estimated ({rate} of the volume without fee_eur, "
+        "VOTUM_FEE_RATE)",
+        "fee_unknown": "No fee figure: trades worth {value} carry no fee_eur and "
+        "VOTUM_FEE_RATE is not set, so volume only.",
+        "baseline": "follow-up trades: observed {observed}, expected without alert "
+        "{expected} (baseline), difference {difference}; baseline: {clients} clients",
+        "baseline_small": "follow-up trades: observed {observed}, expected without alert: "
+        "not enough data (baseline: {clients} clients, at least {minimum} needed)",
+        "goals_intro": "The three CRM goals: clients informed within one day, alerts followed "
+        "up within the deadline, follow-up business in euros.",
+        "goal_fee_target": "Target: {value} a week",
+        "no_fee_target": "no target set (VOTUM_GOAL_FEE_EUR_WEEKLY)",
+        "goals_trend": "The three goals over the last {weeks} weeks",
+        "col_volume": "Volume",
+        "col_fee": "Fee income",
+        "col_expected": "Expected without alert",
+        "col_difference": "Difference",
+        "business_by_branch": "Follow-up business by branch",
+        "business_intro": "Highest volume first. Expected without alert: from the baseline "
+        '(see below); "not enough data" below {minimum} clients.',
+        "too_little": "not enough data",
+        "fee_none": "volume only",
+        "def_volume": "Follow-up volume: quantity times price of the trades in a security of "
+        "an alert within its window (the alert day through the 10th calendar day after it). "
+        "A trade that follows several alerts counts once in euros, for the earliest of them; "
+        "the number of follow-up trades counts alerts.",
+        "def_fee": "Fee income: fee_eur from transactions.csv where given; else, where "
+        "VOTUM_FEE_RATE is set, volume times that rate (shown as estimated); else no fee "
+        "figure.",
+        "def_baseline": "Baseline: positions of clients of the same branches on the same "
+        "business days in securities with a research rating whose rating did not change "
+        "from the 10th calendar day before through the 10th calendar day after. Their trade "
+        "rate (the share of positions the client traded within the same window as an "
+        "alert's) times the number of alerts gives the trades expected without an alert. A "
+        "comparison, not proof of an effect; below {minimum} clients in the baseline: not "
+        "enough data.",
     },
 }
 
@@ -477,6 +557,70 @@ def _count_change(
     return _Change(texts["change_count"].format(arrow=arrow, value=fmt.integer(abs(delta))), colour)
 
 
+@dataclass(frozen=True)
+class _Euros:
+    """How the report states the follow-up business of one set of figures."""
+
+    volume: str
+    fee: str  # the fee income, or "volume only"
+    notes: tuple[str, ...]  # volume, fee (estimated part or why none), baseline
+
+
+def _euros(
+    fmt: Formats,
+    texts: Mapping[str, str],
+    figures: WeekFigures,
+    fee_rate: float | None,
+    min_clients: int,
+) -> _Euros:
+    fee = fee_income(figures, fee_rate)
+    volume = fmt.euros(figures.follow_up_volume_eur)
+    notes = [texts["volume"].format(value=volume)]
+    if fee.amount is None:
+        notes.append(texts["fee_unknown"].format(value=fmt.euros(fee.unknown_volume)))
+    else:
+        notes.append(texts["fee"].format(value=fmt.euros(fee.amount)))
+        if fee.estimated > 0 and fee_rate is not None:
+            notes.append(
+                texts["fee_estimated"].format(
+                    value=fmt.euros(fee.estimated), rate=fmt.rate(fee_rate)
+                )
+            )
+    notes.append(_baseline_text(fmt, texts, figures, min_clients))
+    return _Euros(
+        volume=volume,
+        fee=fmt.euros(fee.amount) if fee.amount is not None else texts["fee_none"],
+        notes=tuple(notes),
+    )
+
+
+def _signed(fmt: Formats, value: float) -> str:
+    text = fmt.decimal(abs(value))
+    if text == fmt.decimal(0.0):
+        return text
+    return ("+" if value > 0 else "−") + text
+
+
+def _baseline_text(
+    fmt: Formats, texts: Mapping[str, str], figures: WeekFigures, min_clients: int
+) -> str:
+    """The sentence "observed N, expected without alert M (baseline), difference N-M", or
+    "not enough data" below the minimum size of the baseline. Never a claim of causation."""
+    comparison = baseline_comparison(figures, min_clients)
+    if comparison.expected is None or comparison.difference is None:
+        return texts["baseline_small"].format(
+            observed=fmt.integer(comparison.observed),
+            clients=fmt.integer(comparison.baseline_clients),
+            minimum=fmt.integer(min_clients),
+        )
+    return texts["baseline"].format(
+        observed=fmt.integer(comparison.observed),
+        expected=fmt.decimal(comparison.expected),
+        difference=_signed(fmt, comparison.difference),
+        clients=fmt.integer(comparison.baseline_clients),
+    )
+
+
 def _headlines(
     fmt: Formats,
     texts: Mapping[str, str],
@@ -484,8 +628,15 @@ def _headlines(
     previous: WeekFigures | None,
     target: float,
     bank: WeekFigures | None,
+    *,
+    fee_rate: float | None = None,
+    min_clients: int = 200,
+    goal_informed: float | None = None,
+    goal_fee: float | None = None,
+    goals: bool = False,
 ) -> tuple[_Headline, ...]:
-    """The measurable CRM goals, each with its change against last week."""
+    """The measurable CRM goals, each with its change against last week. ``goals``: the
+    board's version, each goal against its target and the business in euros first."""
     adoption_notes = [texts["target"].format(value=fmt.percent_whole(target))]
     if bank is not None:
         adoption_notes.insert(
@@ -494,6 +645,25 @@ def _headlines(
     no_previous = (texts["no_previous"],) if previous is None else ()
     informed = _rate(totals.clients_informed_within_one_day)
     adoption = _rate(totals.adoption_rate)
+    informed_target = (
+        (texts["target"].format(value=fmt.percent_whole(goal_informed)),)
+        if goal_informed is not None
+        else ()
+    )
+    euros = _euros(fmt, texts, totals, fee_rate, min_clients)
+    business = (
+        _Headline(
+            label=texts["business"],
+            value=euros.fee if fee_income(totals, fee_rate).amount is not None else euros.volume,
+            change=None,
+            notes=(
+                *euros.notes,
+                texts["goal_fee_target"].format(value=fmt.euros(goal_fee))
+                if goal_fee is not None
+                else texts["no_fee_target"],
+            ),
+        ),
+    )
     return (
         _Headline(
             label=texts["informed"],
@@ -504,7 +674,11 @@ def _headlines(
                 informed,
                 previous.clients_informed_within_one_day if previous else None,
             ),
-            notes=(*(() if informed is not None else (texts["no_informed"],)), *no_previous),
+            notes=(
+                *(() if informed is not None else (texts["no_informed"],)),
+                *no_previous,
+                *informed_target,
+            ),
         ),
         _Headline(
             label=texts["adoption"],
@@ -516,13 +690,22 @@ def _headlines(
                 *adoption_notes,
             ),
         ),
-        _Headline(
-            label=texts["trades"],
-            value=fmt.integer(totals.follow_up_trades),
-            change=_count_change(
-                fmt, texts, totals.follow_up_trades, previous.follow_up_trades if previous else None
-            ),
-            notes=no_previous,
+        *(
+            business
+            if goals
+            else (
+                _Headline(
+                    label=texts["trades"],
+                    value=fmt.integer(totals.follow_up_trades),
+                    change=_count_change(
+                        fmt,
+                        texts,
+                        totals.follow_up_trades,
+                        previous.follow_up_trades if previous else None,
+                    ),
+                    notes=(*no_previous, *euros.notes),
+                ),
+            )
         ),
     )
 
@@ -755,6 +938,7 @@ def _context(
     week_end: date,
     target: float,
     sla_days: int,
+    min_baseline_clients: int = 200,
 ) -> dict[str, Any]:
     week_label = fmt.week(week, week_start)
     title = clean_header_text(
@@ -780,6 +964,9 @@ def _context(
                 texts["def_rate"],
                 texts["def_informed"],
                 texts["def_trades"],
+                texts["def_volume"],
+                texts["def_fee"],
+                texts["def_baseline"].format(minimum=fmt.integer(min_baseline_clients)),
                 texts["def_activities"],
                 texts["def_hours"],
                 texts["def_loaded"],
@@ -836,6 +1023,7 @@ def render_branch_report(report: BranchReport) -> RenderedReport:
         week_end=report.week_end,
         target=target,
         sla_days=report.sla_business_days,
+        min_baseline_clients=report.min_baseline_clients,
     )
     week_label = context["week_label"]
     weeks = _trend_weeks(report)
@@ -901,7 +1089,16 @@ def render_branch_report(report: BranchReport) -> RenderedReport:
         {
             "subject": context["title"],
             "intro": texts["intro"].format(target=context["target"], sla=context["sla"]),
-            "headlines": _headlines(fmt, texts, report.totals, report.previous, target, bank_now),
+            "headlines": _headlines(
+                fmt,
+                texts,
+                report.totals,
+                report.previous,
+                target,
+                bank_now,
+                fee_rate=report.fee_rate,
+                min_clients=report.min_baseline_clients,
+            ),
             "figures": _figures(fmt, texts, report.totals),
             "charts": chart_list,
             "advisors": advisor_rows,
@@ -1027,6 +1224,7 @@ def render_bank_report(report: BankReport) -> RenderedReport:
         week_end=report.week_end,
         target=target,
         sla_days=report.sla_business_days,
+        min_baseline_clients=report.min_baseline_clients,
     )
     week_label = context["week_label"]
     weeks = _trend_weeks(report)
@@ -1057,14 +1255,36 @@ def render_bank_report(report: BankReport) -> RenderedReport:
     context.update(
         {
             "subject": context["title"],
-            "intro": texts["intro_bank"].format(target=context["target"], sla=context["sla"]),
-            "headlines": _headlines(fmt, texts, report.totals, report.previous, target, None),
+            "intro": texts["goals_intro"]
+            + " "
+            + texts["intro_bank"].format(target=context["target"], sla=context["sla"]),
+            "headlines": _headlines(
+                fmt,
+                texts,
+                report.totals,
+                report.previous,
+                target,
+                None,
+                fee_rate=report.fee_rate,
+                min_clients=report.min_baseline_clients,
+                goal_informed=report.goal_informed_share,
+                goal_fee=report.goal_fee_eur_weekly,
+                goals=True,
+            ),
+            "goals_title": texts["goals_trend"].format(weeks=weeks),
+            "goals_rows": _goal_rows(fmt, texts, report),
+            "business_rows": _business_rows(fmt, texts, report),
+            "business_intro": texts["business_intro"].format(
+                minimum=fmt.integer(report.min_baseline_clients)
+            ),
             "figures": _figures(fmt, texts, report.totals),
             "charts": chart_list,
             "branches": rows,
             "total": total,
             "branches_text": _rows_text(texts, texts["col_branch"], [*rows, total], informed=True),
             "trend_text": _trend_text(fmt, texts, [(texts["bank_total"], report.bank_trend)]),
+            "goals_text": _goals_text(texts, _goal_rows(fmt, texts, report)),
+            "business_text": _business_text(texts, _business_rows(fmt, texts, report)),
             "trend_title": texts["trend_table"].format(weeks=weeks),
         }
     )
@@ -1077,6 +1297,98 @@ def render_bank_report(report: BankReport) -> RenderedReport:
         images=images,
         csv={"branches.csv": _branches_csv(report, branches)},
     )
+
+
+@dataclass(frozen=True)
+class _GoalRow:
+    week: str
+    informed: str
+    adoption: str
+    volume: str
+    fee: str
+
+
+def _goal_rows(fmt: Formats, texts: Mapping[str, str], report: BankReport) -> list[_GoalRow]:
+    """The three goals week by week, oldest first (the eight-week trend)."""
+    rows = []
+    for f in report.bank_trend:
+        fee = fee_income(f, report.fee_rate)
+        rows.append(
+            _GoalRow(
+                week=fmt.week(f.week, f.week_start),
+                informed=_share(fmt, texts, f.clients_informed_within_one_day),
+                adoption=_share(fmt, texts, f.adoption_rate),
+                volume=fmt.euros(f.follow_up_volume_eur),
+                fee=fmt.euros(fee.amount) if fee.amount is not None else texts["fee_none"],
+            )
+        )
+    return rows
+
+
+def _goals_text(texts: Mapping[str, str], rows: Sequence[_GoalRow]) -> list[str]:
+    headers = [
+        texts["col_week"],
+        texts["txt_informed"],
+        texts["txt_rate"],
+        texts["col_volume"],
+        texts["col_fee"],
+    ]
+    cells = [[r.week, r.informed, r.adoption, r.volume, r.fee] for r in rows]
+    return _text_table(headers, cells, [False, True, True, True, True])
+
+
+@dataclass(frozen=True)
+class _BusinessRow:
+    name: str
+    trades: str
+    expected: str
+    difference: str
+    volume: str
+    fee: str
+
+
+def _business_rows(
+    fmt: Formats, texts: Mapping[str, str], report: BankReport
+) -> list[_BusinessRow]:
+    """The branches ranked by follow-up volume (then name), the bank's total last."""
+    ranked = sorted(
+        (b for b in report.branches if b.totals.alerts > 0),
+        key=lambda b: (-b.totals.follow_up_volume_eur, b.branch.casefold()),
+    )
+    rows = []
+    for name, f in [*((b.branch, b.totals) for b in ranked), (texts["bank_total"], report.totals)]:
+        comparison = baseline_comparison(f, report.min_baseline_clients)
+        fee = fee_income(f, report.fee_rate)
+        rows.append(
+            _BusinessRow(
+                name=clean_header_text(name),
+                trades=fmt.integer(f.follow_up_trades),
+                expected=fmt.decimal(comparison.expected)
+                if comparison.expected is not None
+                else texts["too_little"],
+                difference=_signed(fmt, comparison.difference)
+                if comparison.difference is not None
+                else texts["no_value"],
+                volume=fmt.euros(f.follow_up_volume_eur),
+                fee=fmt.euros(fee.amount) if fee.amount is not None else texts["fee_none"],
+            )
+        )
+    return rows
+
+
+def _business_text(texts: Mapping[str, str], rows: Sequence[_BusinessRow]) -> list[str]:
+    headers = [
+        texts["col_branch"],
+        texts["txt_trades"],
+        texts["col_expected"],
+        texts["col_difference"],
+        texts["col_volume"],
+        texts["col_fee"],
+    ]
+    cells = [
+        [shorten(r.name, 24), r.trades, r.expected, r.difference, r.volume, r.fee] for r in rows
+    ]
+    return _text_table(headers, cells, [False, True, True, True, True, True])
 
 
 def _branches_csv(report: BankReport, branches: Sequence[BranchLine]) -> str:
@@ -1096,9 +1408,24 @@ def _branches_csv(report: BankReport, branches: Sequence[BranchLine]) -> str:
             f.follow_up_trades,
             f.activities_logged,
             _rate(f.clients_informed_within_one_day),
+            f.follow_up_volume_eur,
+            f.follow_up_fee_eur,
+            f.follow_up_volume_without_fee_eur,
+            f.baseline_clients,
+            f.expected_follow_up_trades,
         )
 
     return _csv(
-        ("week", "branch", *_FIGURE_COLUMNS, "clients_informed_within_one_day"),
+        (
+            "week",
+            "branch",
+            *_FIGURE_COLUMNS,
+            "clients_informed_within_one_day",
+            "follow_up_volume_eur",
+            "follow_up_fee_eur",
+            "follow_up_volume_without_fee_eur",
+            "baseline_clients",
+            "expected_follow_up_trades",
+        ),
         (row(b.branch, b.totals) for b in branches),
     )

@@ -12,10 +12,26 @@ Thu 2026-04-02, Siemens neutral -> buy: C3 (A1, Köln), C4 and C5 (A3, Bonn).
   C5 buys Siemens on Fri 04-10 (day 8): a follow-up trade. C4 sells Allianz: another
   security, none.
 
-Week 2026-W14 (Mon 03-30): A1 2 alerts, 2 followed up, rate 100 %, 1 activity;
-A2 1 alert, missed, rate 0 %, 1 activity; A3 2 alerts, both missed, 0 %, 1 follow-up
-trade, 1 activity. Köln: 3 alerts, 2 followed up, rate 2/3. Bonn: 2 alerts, 0 %.
+  C5 buys 3 Siemens at 101.17 (volume 303.51 EUR) with a fee of 2.50 EUR.
+  C1 sells 10 SAP at 98.765 on Thu 04-02 (day 2 of Tue's alert): 987.65 EUR, no fee_eur.
+
+Week 2026-W14 (Mon 03-30): A1 2 alerts, 2 followed up, rate 100 %, 1 follow-up trade
+(987.65 EUR, fee unknown), 1 activity; A2 1 alert, missed, rate 0 %, 1 activity; A3 2
+alerts, both missed, 0 %, 1 follow-up trade (303.51 EUR, fee 2.50 EUR), 1 activity.
+Köln: 3 alerts, 2 followed up, rate 2/3. Bonn: 2 alerts, 0 %. Bank: 1,291.16 EUR of
+volume, 2.50 EUR of fees given, 987.65 EUR of volume without a fee (at a fee rate of
+0.25 %: 2.47 EUR estimated, 4.97 EUR in all).
 Week 2026-W15: no alerts; A1 logged 2 activities.
+
+Baseline: SAP (changed 03-31) and Siemens (changed 04-02) changed within ten days of
+every day of the scenario; Allianz never changed. The baseline positions are the
+Allianz positions: C4 (A3, Bonn), C6 (no client record: "ohne Filiale") and C7 (A1,
+Köln), on the four drop days of W14 (03-30, 03-31, 04-01, 04-02). C4 sells Allianz on
+Fri 04-10 11:00: within the window of 03-31, 04-01 and 04-02 (through the tenth day
+after), not of 03-30. Köln: 4 positions, 1 client, 0 traded: expected 0/4 x 3 alerts =
+0. Bonn: 4 positions, 1 client, 3 traded: expected 3/4 x 2 = 1.5 against 1 observed.
+Bank (branches with alerts, Köln and Bonn): 8 positions, 2 clients, 3 traded: expected
+3/8 x 5 = 1.875 against 2 observed, difference 0.125.
 """
 
 from __future__ import annotations
@@ -46,6 +62,7 @@ CLIENTS = [
     ["C3", "Cora", "Drei", "c3@example.com", "en", "A1", "ja"],
     ["C4", "Cem", "Vier", "c4@example.com", "de", "A3", "ja"],
     ["C5", "Cleo", "Fünf", "c5@example.com", "de", "A3", "ja"],
+    ["C7", "Cosima", "Sieben", "c7@example.com", "de", "A1", "ja"],
 ]
 HOLDINGS = [
     ["C1", SAP, 10, "1000.00"],
@@ -55,6 +72,7 @@ HOLDINGS = [
     ["C4", ALLIANZ, 1, "100.00"],
     ["C5", SIEMENS, 1, "100.00"],
     ["C6", ALLIANZ, 1, "50.00"],
+    ["C7", ALLIANZ, 4, "200.00"],
 ]
 RATINGS = {
     date(2026, 3, 30): [
@@ -77,9 +95,12 @@ ACTIVITIES = {
     ],
 }
 TRADES = {
+    date(2026, 4, 2): [
+        ["T3", "C1", SAP, "sell", 10, "98.765", "2026-04-02 15:00:00", ""],
+    ],
     date(2026, 4, 10): [
-        ["T1", "C5", SIEMENS, "buy", 1, "101.00", "2026-04-10 10:00:00"],
-        ["T2", "C4", ALLIANZ, "sell", 1, "95.00", "2026-04-10 11:00:00"],
+        ["T1", "C5", SIEMENS, "buy", 3, "101.17", "2026-04-10 10:00:00", "2.50"],
+        ["T2", "C4", ALLIANZ, "sell", 1, "95.00", "2026-04-10 11:00:00", "0.95"],
     ],
 }
 ACTIVITY_COLUMNS = (
@@ -98,6 +119,7 @@ TRADE_COLUMNS = (
     "quantity",
     "price_eur",
     "executed_at",
+    "fee_eur",
 )
 
 

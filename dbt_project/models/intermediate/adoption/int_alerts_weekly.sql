@@ -23,6 +23,9 @@ final as (
         alerts.hours_to_contact,
         alerts.has_follow_up_trade,
         alerts.informed_within_one_day,
+        alerts.follow_up_volume_eur,
+        alerts.follow_up_fee_eur,
+        alerts.follow_up_volume_without_fee_eur,
         cast({{ dbt.date_trunc('week', 'alerts.business_day') }} as date) as week_start,
         coalesce(advisors.branch, 'ohne Filiale') as branch
     from alerts

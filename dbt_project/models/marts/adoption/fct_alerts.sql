@@ -118,21 +118,88 @@ first_contacts as (
 
 ),
 
+-- A transaction delivered again in a later drop counts once (the latest delivery).
+trades as (
+
+    select
+        transaction_id,
+        client_id,
+        isin,
+        executed_at,
+        cast(round(abs(quantity * price_eur), 2) as decimal(18, 2)) as volume_eur,
+        fee_eur
+    from (
+        select
+            transactions.*,
+            row_number() over (
+                partition by transactions.transaction_id
+                order by transactions.drop_date desc
+            ) as delivery
+        from transactions
+        where transactions.transaction_id is not null
+    ) as delivered
+    where delivery = 1
+
+),
+
 -- A trade by the client in a security of the alert, from the run date's start through
 -- the tenth calendar day after it.
+alert_trades as (
+
+    select
+        alert_securities.client_id,
+        alert_securities.business_day,
+        trades.transaction_id,
+        trades.volume_eur,
+        trades.fee_eur
+    from alert_securities
+    inner join trades
+        on
+            alert_securities.client_id = trades.client_id
+            and alert_securities.isin = trades.isin
+            and trades.executed_at >= cast(alert_securities.business_day as timestamp)
+            and trades.executed_at
+            < cast({{ dbt.dateadd('day', 11, 'alert_securities.business_day') }} as timestamp)
+
+),
+
 follow_up_trades as (
 
     select distinct
-        alert_securities.client_id,
-        alert_securities.business_day
-    from alert_securities
-    inner join transactions
+        client_id,
+        business_day
+    from alert_trades
+
+),
+
+-- The euros: a trade that follows several alerts of the client counts once, for the
+-- earliest of them.
+earliest_alert_of_trade as (
+
+    select
+        transaction_id,
+        min(business_day) as business_day
+    from alert_trades
+    group by transaction_id
+
+),
+
+follow_up_euros as (
+
+    select
+        alert_trades.client_id,
+        alert_trades.business_day,
+        count(*) as follow_up_trade_count,
+        sum(alert_trades.volume_eur) as follow_up_volume_eur,
+        sum(alert_trades.fee_eur) as follow_up_fee_eur,
+        sum(case when alert_trades.fee_eur is null then alert_trades.volume_eur end)
+            as follow_up_volume_without_fee_eur
+    from alert_trades
+    inner join earliest_alert_of_trade
         on
-            alert_securities.client_id = transactions.client_id
-            and alert_securities.isin = transactions.isin
-            and transactions.executed_at >= cast(alert_securities.business_day as timestamp)
-            and transactions.executed_at
-            < cast({{ dbt.dateadd('day', 11, 'alert_securities.business_day') }} as timestamp)
+            alert_trades.transaction_id = earliest_alert_of_trade.transaction_id
+            and alert_trades.business_day = earliest_alert_of_trade.business_day
+    group by alert_trades.client_id, alert_trades.business_day
 
 ),
 
@@ -219,6 +286,13 @@ final as (
             else 'open'
         end as follow_up_status,
         follow_up_trades.client_id is not null as has_follow_up_trade,
+        coalesce(follow_up_euros.follow_up_trade_count, 0) as follow_up_trade_count,
+        cast(coalesce(follow_up_euros.follow_up_volume_eur, 0) as decimal(18, 2))
+            as follow_up_volume_eur,
+        cast(coalesce(follow_up_euros.follow_up_fee_eur, 0) as decimal(18, 2))
+            as follow_up_fee_eur,
+        cast(coalesce(follow_up_euros.follow_up_volume_without_fee_eur, 0) as decimal(18, 2))
+            as follow_up_volume_without_fee_eur,
         coalesce(
             digests.digest_sent_at
             < cast({{ dbt.dateadd('day', 2, 'deadlines.business_day') }} as timestamp),
@@ -239,6 +313,10 @@ final as (
         on
             deadlines.client_id = follow_up_trades.client_id
             and deadlines.business_day = follow_up_trades.business_day
+    left join follow_up_euros
+        on
+            deadlines.client_id = follow_up_euros.client_id
+            and deadlines.business_day = follow_up_euros.business_day
     left join worklists
         on
             deadlines.advisor_id = worklists.advisor_id

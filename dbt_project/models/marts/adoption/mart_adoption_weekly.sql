@@ -26,7 +26,10 @@ alert_figures as (
         count(*) filter (where follow_up_status = 'open') as open_alerts,
         {{ median('hours_to_contact') }} as median_hours_to_contact,
         count(*) filter (where has_follow_up_trade) as follow_up_trades,
-        count(*) filter (where informed_within_one_day) as informed_within_one_day
+        count(*) filter (where informed_within_one_day) as informed_within_one_day,
+        sum(follow_up_volume_eur) as follow_up_volume_eur,
+        sum(follow_up_fee_eur) as follow_up_fee_eur,
+        sum(follow_up_volume_without_fee_eur) as follow_up_volume_without_fee_eur
     from alerts
     where advisor_id is not null
     group by week_start, branch, advisor_id
@@ -71,7 +74,12 @@ final as (
         coalesce(activities.activities_logged, 0) as activities_logged,
         coalesce(alert_figures.missed, 0) as missed,
         coalesce(alert_figures.open_alerts, 0) as open_alerts,
-        coalesce(alert_figures.informed_within_one_day, 0) as informed_within_one_day
+        coalesce(alert_figures.informed_within_one_day, 0) as informed_within_one_day,
+        cast(coalesce(alert_figures.follow_up_volume_eur, 0) as decimal(18, 2))
+            as follow_up_volume_eur,
+        cast(coalesce(alert_figures.follow_up_fee_eur, 0) as decimal(18, 2)) as follow_up_fee_eur,
+        cast(coalesce(alert_figures.follow_up_volume_without_fee_eur, 0) as decimal(18, 2))
+            as follow_up_volume_without_fee_eur
     from advisor_weeks
     left join alert_figures
         on

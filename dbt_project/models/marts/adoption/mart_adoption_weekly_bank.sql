@@ -32,7 +32,15 @@ sums as (
         sum(open_alerts) as open_alerts,
         sum(follow_up_trades) as follow_up_trades,
         sum(activities_logged) as activities_logged,
-        sum(clients_informed_within_one_day * alerts) as informed_within_one_day
+        sum(clients_informed_within_one_day * alerts) as informed_within_one_day,
+        sum(follow_up_volume_eur) as follow_up_volume_eur,
+        sum(follow_up_fee_eur) as follow_up_fee_eur,
+        sum(follow_up_volume_without_fee_eur) as follow_up_volume_without_fee_eur,
+        -- The baseline of the branches that had alerts (the same branches).
+        sum(case when alerts > 0 then baseline_positions else 0 end) as baseline_positions,
+        sum(case when alerts > 0 then baseline_clients else 0 end) as baseline_clients,
+        sum(case when alerts > 0 then baseline_traded_positions else 0 end)
+            as baseline_traded_positions
     from branch_weeks
     group by week_start
 
@@ -58,7 +66,22 @@ final as (
         case
             when sums.alerts > 0
                 then cast(sums.informed_within_one_day as {{ type_double() }}) / sums.alerts
-        end as clients_informed_within_one_day
+        end as clients_informed_within_one_day,
+        cast(sums.follow_up_volume_eur as decimal(18, 2)) as follow_up_volume_eur,
+        cast(sums.follow_up_fee_eur as decimal(18, 2)) as follow_up_fee_eur,
+        cast(sums.follow_up_volume_without_fee_eur as decimal(18, 2))
+            as follow_up_volume_without_fee_eur,
+        sums.baseline_positions,
+        sums.baseline_clients,
+        sums.baseline_traded_positions,
+        -- The pooled trade rate of those branches' baseline times the bank's alerts.
+        case
+            when sums.baseline_positions > 0
+                then
+                    cast(sums.baseline_traded_positions as {{ type_double() }})
+                    / sums.baseline_positions
+                    * sums.alerts
+        end as expected_follow_up_trades
     from sums
     left join alert_totals
         on sums.week_start = alert_totals.week_start

@@ -12,6 +12,12 @@ advisor_weeks as (
 
 ),
 
+baseline as (
+
+    select * from {{ ref('int_baseline_weekly') }}
+
+),
+
 -- Medians over the branch's alerts (not a median of advisors' medians).
 alert_totals as (
 
@@ -35,7 +41,10 @@ sums as (
         sum(open_alerts) as open_alerts,
         sum(follow_up_trades) as follow_up_trades,
         sum(activities_logged) as activities_logged,
-        sum(informed_within_one_day) as informed_within_one_day
+        sum(informed_within_one_day) as informed_within_one_day,
+        sum(follow_up_volume_eur) as follow_up_volume_eur,
+        sum(follow_up_fee_eur) as follow_up_fee_eur,
+        sum(follow_up_volume_without_fee_eur) as follow_up_volume_without_fee_eur
     from advisor_weeks
     group by week_start, branch
 
@@ -62,10 +71,27 @@ final as (
         case
             when sums.alerts > 0
                 then cast(sums.informed_within_one_day as {{ type_double() }}) / sums.alerts
-        end as clients_informed_within_one_day
+        end as clients_informed_within_one_day,
+        cast(sums.follow_up_volume_eur as decimal(18, 2)) as follow_up_volume_eur,
+        cast(sums.follow_up_fee_eur as decimal(18, 2)) as follow_up_fee_eur,
+        cast(sums.follow_up_volume_without_fee_eur as decimal(18, 2))
+            as follow_up_volume_without_fee_eur,
+        coalesce(baseline.baseline_positions, 0) as baseline_positions,
+        coalesce(baseline.baseline_clients, 0) as baseline_clients,
+        coalesce(baseline.baseline_traded_positions, 0) as baseline_traded_positions,
+        -- The trades expected without an alert: the baseline's trade rate times the alerts.
+        case
+            when baseline.baseline_positions > 0
+                then
+                    cast(baseline.baseline_traded_positions as {{ type_double() }})
+                    / baseline.baseline_positions
+                    * sums.alerts
+        end as expected_follow_up_trades
     from sums
     left join alert_totals
         on sums.week_start = alert_totals.week_start and sums.branch = alert_totals.branch
+    left join baseline
+        on sums.week_start = baseline.week_start and sums.branch = baseline.branch
 
 )
 

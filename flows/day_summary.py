@@ -35,6 +35,9 @@ class DaySummary:
     emails_failed: int = 0
     emails_suppressed: int = 0
     emails_pending: int = 0
+    emails_uncertain: int = 0  # outcome unknown (no reply after the end): see the ledger
+    emails_withdrawn: int = 0  # client digests no longer wanted at sending
+    emails_expired: int = 0  # waited too long: not sent late
     emails_previewed: int = 0
     unsendable: tuple[str, ...] = ()  # planned emails that cannot go out, and why
     quarantined: dict[str, int] = field(default_factory=dict)  # file kind -> rows
@@ -131,6 +134,9 @@ def format_summary(summary: DaySummary) -> str:
         f"{summary.worklists_planned:,} worklists planned; {summary.emails_sent:,} sent, "
         f"{summary.emails_failed:,} failed, {summary.emails_suppressed:,} suppressed, "
         f"{summary.emails_pending:,} left pending"
+        + (f", {summary.emails_uncertain:,} outcome unknown" if summary.emails_uncertain else "")
+        + (f", {summary.emails_withdrawn:,} withdrawn" if summary.emails_withdrawn else "")
+        + (f", {summary.emails_expired:,} expired" if summary.emails_expired else "")
         + (f", {summary.emails_previewed:,} written as preview" if summary.emails_previewed else "")
     )
     if summary.held_reason:

@@ -400,6 +400,9 @@ def _daily_stages(
         emails_failed=report.failed,
         emails_suppressed=report.suppressed,
         emails_pending=report.left_pending,
+        emails_uncertain=report.uncertain,
+        emails_withdrawn=report.withdrawn,
+        emails_expired=report.expired,
         emails_previewed=previews,
         unsendable=tuple(sorted(plan.unusable.values())),
         quarantined=raw_quality.quarantined,
@@ -423,6 +426,9 @@ def _day_counts(summary: DaySummary) -> dict[str, int]:
         "emails_failed": summary.emails_failed,
         "emails_suppressed": summary.emails_suppressed,
         "emails_pending": summary.emails_pending,
+        "emails_uncertain": summary.emails_uncertain,
+        "emails_withdrawn": summary.emails_withdrawn,
+        "emails_expired": summary.emails_expired,
         "emails_previewed": summary.emails_previewed,
     }
 
@@ -480,6 +486,9 @@ def _dispatch_counts(report: DispatchReport) -> dict[str, int]:
         "emails_failed": report.failed,
         "emails_suppressed": report.suppressed,
         "emails_pending": report.left_pending,
+        "emails_uncertain": report.uncertain,
+        "emails_withdrawn": report.withdrawn,
+        "emails_expired": report.expired,
     }
 
 

@@ -72,3 +72,10 @@ class RunRefusedError(VotumError):
     a day after today or a weekend or holiday without ``--force``)."""
 
     exit_code = 8
+
+
+class DropNotReadyError(VotumError):
+    """The drop's completion marker (``VOTUM_DROP_READY_MARKER``) is not there: the drop
+    is not delivered yet (still being copied). Nothing was loaded."""
+
+    exit_code = 11

@@ -31,6 +31,7 @@ from flows.engines.target import (
 from flows.errors import RunRefusedError, VotumError
 from flows.ingest.drop_files import DROP_FILES
 from flows.ingest.loader import DropLoad, drop_dir_for, load_drop
+from flows.ingest.ready import wait_for_drop
 from flows.logs import attach_log_file
 from flows.notify.dispatch import DispatchReport, dispatch
 from flows.notify.journal import open_journal
@@ -70,8 +71,21 @@ from flows.web.activity_sync import sync_worklist_activities
 
 
 @task(name="ingest-drop", cache_policy=NO_CACHE)
-def ingest_drop(run_date: date, inbox: Path) -> DropLoad:
+def ingest_drop(run_date: date, inbox: Path, *, scheduled: bool = False) -> DropLoad:
+    """Load the day's drop. With ``VOTUM_DROP_READY_MARKER`` set the drop must carry its
+    completion marker; a scheduled run waits for it up to ``VOTUM_DROP_WAIT_MINUTES``."""
     settings = get_settings()
+    wait_for_drop(
+        drop_dir_for(inbox, run_date),
+        settings.drop_ready_marker,
+        wait_seconds=settings.drop_wait_minutes * 60 if scheduled else 0.0,
+        on_wait=lambda left: get_run_logger().info(
+            "drop %s not delivered yet (no %s): waiting, %.0f s left",
+            run_date,
+            settings.drop_ready_marker,
+            left,
+        ),
+    )
     with open_warehouse(settings.warehouse_path) as con:
         with stage_progress("ingest", "files", len(DROP_FILES)) as advance:
             load = load_drop(
@@ -305,7 +319,9 @@ def _daily_stages(
 ) -> DaySummary:
     logger = get_run_logger()
     seconds = record.stage_seconds
-    load = record.stage("ingest", lambda: ingest_drop(run_date, inbox))
+    load = record.stage(
+        "ingest", lambda: ingest_drop(run_date, inbox, scheduled=run.run_date is None)
+    )
     record.count({f"rows_loaded_{f.file_kind}": f.rows_loaded for f in load.files})
     logger.info(
         "ingest: %s in %.1fs",

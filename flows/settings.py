@@ -153,6 +153,13 @@ class Settings(BaseSettings):
 
     dbt_target: str = "duckdb"
     dbt_project_dir: Path = PROJECT_ROOT / "dbt_project"
+    expectations_dir: Path = Field(
+        default=PROJECT_ROOT / "expectations",
+        description=(
+            "The Great Expectations project of the quality gates (a copy with a bank's own "
+            "changes may live elsewhere; `votum quality export` writes the shipped one)."
+        ),
+    )
     dbt_threads: int = Field(default=2, ge=1, le=64)
     # The PostgreSQL warehouse of VOTUM_DBT_TARGET=postgres (flows/engines/postgres.py).
     # dbt reads them from DBT_VOTUM_PG_* variables that flows/transform.py sets (the
@@ -202,6 +209,24 @@ class Settings(BaseSettings):
     inbox: Path | None = Field(
         default=None,
         description="Folder holding the drops <inbox>/<YYYY-MM-DD>/ (default VOTUM_HOME/inbox).",
+    )
+    drop_ready_marker: str | None = Field(
+        default=None,
+        pattern=r"^[^/\\]+$",
+        description=(
+            "File the sender writes into a drop folder last (e.g. _SUCCESS); a name ending "
+            "in .sha256 (e.g. MANIFEST.sha256) is a manifest in sha256sum format whose "
+            "checksums are verified. Unset: a drop is loaded as found."
+        ),
+    )
+    drop_wait_minutes: float = Field(
+        default=60.0,
+        ge=0,
+        le=24 * 60,
+        description=(
+            "How long a scheduled daily run waits for the drop's completion marker "
+            "(a run started by hand does not wait)."
+        ),
     )
     ops_alert_to: str | None = Field(
         default=None,

@@ -28,7 +28,6 @@ from flows.ingest.drop_files import DROP_FILES_BY_NAME
 from flows.ingest.loader import DropLoad, inspect_drop, typed_rows_sql, unload_drop
 from flows.quality.gx_project import (
     DATASOURCE,
-    EXPECTATIONS_DIR,
     MART_CHECKPOINT,
     RAW_CHECKPOINT,
     data_docs_index,
@@ -94,15 +93,16 @@ def _error_message(info: Any) -> str | None:
 def run_checkpoint(
     settings: Settings,
     name: str,
-    project_dir: Path = EXPECTATIONS_DIR,
+    project_dir: Path | None = None,
     *,
     batch_parameters: dict[str, Any] | None = None,
     datasource: str = DATASOURCE,
 ) -> list[RuleOutcome]:
     """Run a checkpoint and read back, per rule, how many rows broke it.
     ``batch_parameters`` and ``datasource``: for a checkpoint on another data source
-    (the Spark DataFrame of :mod:`flows.engines.spark`)."""
-    context = open_context(settings, project_dir)
+    (the Spark DataFrame of :mod:`flows.engines.spark`). ``project_dir``: the GE project
+    (default ``VOTUM_EXPECTATIONS_DIR``)."""
+    context = open_context(settings, project_dir or settings.expectations_dir)
     try:
         result = context.checkpoints.get(name).run(batch_parameters=batch_parameters)
     finally:

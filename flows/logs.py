@@ -8,6 +8,7 @@ names, email addresses, holdings or a secret (a test scans the logs of a demo ru
 
 from __future__ import annotations
 
+import functools
 import logging
 from logging.handlers import RotatingFileHandler
 
@@ -45,3 +46,56 @@ def quiet_console() -> None:
         )
         if is_console and handler.get_name() != _FILE_HANDLER_NAME:
             handler.setLevel(logging.WARNING)
+
+
+@functools.cache
+def _votum_error_names() -> frozenset[str]:
+    from flows.errors import VotumError
+
+    names, todo = set(), [VotumError]
+    while todo:
+        kind = todo.pop()
+        names.add(kind.__name__)
+        todo.extend(kind.__subclasses__())
+    return frozenset(names)
+
+
+class _NoVotumErrorOnConsole(logging.Filter):
+    """Keeps Prefect's reports of one of our own errors (the traceback, "Finished in
+    state Failed(...)") off the terminal: the command prints the error's message once,
+    with the path of the log file, which keeps everything."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from flows.errors import VotumError
+
+        if record.exc_info and isinstance(record.exc_info[1], VotumError):
+            return False
+        if not record.name.startswith("prefect"):
+            return True
+        message = record.getMessage()
+        failed = "Finished in state Failed" in message
+        if not failed and (record.levelno < logging.ERROR or "exception" not in message):
+            return True
+        return not any(
+            f"{name}(" in message or f"{name}:" in message for name in _votum_error_names()
+        )
+
+
+def console_shows_votum_errors_once() -> None:
+    """Filter every terminal handler (Prefect's included) with
+    :class:`_NoVotumErrorOnConsole`; the log file is left alone. Call after Prefect
+    set up its logging (importing the flows does)."""
+    loggers = [logging.getLogger()] + [
+        logger
+        for logger in logging.root.manager.loggerDict.values()
+        if isinstance(logger, logging.Logger)
+    ]
+    for logger in loggers:
+        for handler in logger.handlers:
+            is_console = isinstance(handler, logging.StreamHandler) and not isinstance(
+                handler, logging.FileHandler
+            )
+            if is_console and not any(
+                isinstance(f, _NoVotumErrorOnConsole) for f in handler.filters
+            ):
+                handler.addFilter(_NoVotumErrorOnConsole())

@@ -7,7 +7,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -16,8 +16,8 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
 from flows.errors import MissingColumnError, RunRefusedError
-from flows.parameters import DailyRunParameters
-from flows.pipeline import daily_run
+from flows.parameters import DailyRunParameters, today_in_berlin
+from flows.pipeline import daily_run, release_run
 from flows.settings import get_settings
 from flows.status import collect_status
 from tests.drops import HOLDINGS, SAP, SIEMENS, write_csv, write_drop
@@ -134,16 +134,29 @@ def test_runs_are_recorded_held_and_failed_runs_alert_operations_and_old_days_ar
     as_json = json.dumps(status.as_json())
     assert "anna@example.com" not in as_json and "Anna" not in as_json
 
-    # An older day is refused unless backfilled, a weekend unless forced. Refusals are
-    # told to the person who asked: they are not runs and alert nobody.
+    # An older day is refused unless backfilled, a weekend or a day after today unless
+    # forced. Each refusal is a run of its own: recorded as refused and alerted.
     with pytest.raises(RunRefusedError, match="before the last processed day 2026-03-03"):
         daily_run(DailyRunParameters(run_date=MONDAY, inbox=inbox))
     with pytest.raises(RunRefusedError, match="2026-03-07 is a Saturday"):
         daily_run(DailyRunParameters(run_date=date(2026, 3, 7), inbox=inbox))
+    next_week = today_in_berlin() + timedelta(days=7)
+    with pytest.raises(RunRefusedError, match=f"{next_week} is after today"):
+        daily_run(DailyRunParameters(run_date=next_week, inbox=inbox))
     backfilled = daily_run(DailyRunParameters(run_date=MONDAY, inbox=inbox, backfill=True))
     assert backfilled is not None and backfilled.backfill and backfilled.emails_sent == 0
-    assert [r[2] for r in _ledger(votum_home)] == ["succeeded", "held", "failed", "succeeded"]
-    assert len(_alerts(operations)) == 2
+    rows = _ledger(votum_home)
+    assert [(r[2], r[3]) for r in rows[3:]] == [
+        ("refused", "check_date"),
+        ("refused", "check_date"),
+        ("refused", "check_date"),
+        ("succeeded", "summary"),
+    ]
+    assert "run it with --backfill" in str(rows[3][4]) and "is after today" in str(rows[5][4])
+    alerts = _alerts(operations)
+    assert len(alerts) == 5
+    assert "daily-run 2026-03-02 ended refused at stage check_date" in alerts[2]
+    assert f"daily-run {next_week} ended refused" in alerts[4] and "--force" in alerts[4]
 
     # Each run left its summary as a Prefect artifact, the latest under the flow's key.
     with get_client(sync_client=True) as client:
@@ -171,5 +184,31 @@ def test_runs_are_recorded_held_and_failed_runs_alert_operations_and_old_days_ar
             check=True,
         ).stdout
     )
-    assert [run["outcome"] for run in data["runs"]] == ["succeeded", "failed", "held", "succeeded"]
-    assert data["runs"][1]["stage"] == "ingest" and data["held_days"][0]["emails_held"] == 2
+    assert [run["outcome"] for run in data["runs"]] == [
+        "succeeded",
+        "refused",
+        "refused",
+        "refused",
+        "failed",
+        "held",
+        "succeeded",
+    ]
+    assert data["runs"][4]["stage"] == "ingest" and data["held_days"][0]["emails_held"] == 2
+
+    # The held day is discarded: it never sends, and a later release is refused (and,
+    # like every refusal, recorded and alerted).
+    discarded = subprocess.run(
+        [VOTUM, "discard", TUESDAY.isoformat(), "--reason", "wrong ratings file"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert discarded.returncode == 0, discarded.stderr
+    assert "2 held emails discarded" in discarded.stdout
+    with pytest.raises(RunRefusedError, match="2026-03-03: the day was discarded before"):
+        release_run(TUESDAY, "changed my mind")
+    assert [m.rcpt_tos for m in operations.messages if m.rcpt_tos != [OPS]] == []
+    assert _ledger(votum_home)[-1][2:4] == ("refused", "release")
+    assert collect_status(get_settings()).held_days == []

@@ -55,3 +55,59 @@ def test_a_failure_is_recorded_with_its_stage_and_a_dead_run_shows_as_interrupte
 
 def _fail() -> None:
     raise TransformError("dbt build failed: model fct_alerts (test)")
+
+
+_FULL_DISK_RUN = """
+import logging, resource, sys
+from datetime import date
+from flows.errors import MissingFileError
+from flows.run_ledger import recorded_run
+from flows.settings import get_settings
+
+logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+
+def alert(record):
+    print(f"alert attempted: {record.outcome}: {record.reason}", flush=True)
+
+try:
+    with recorded_run(get_settings(), "daily-run", run_date=date(2026, 3, 2), on_end=alert) as run:
+        run.stage("ingest", lambda: None)
+        # From here on no file may grow: the disk is full.
+        resource.setrlimit(resource.RLIMIT_FSIZE, (0, resource.RLIM_INFINITY))
+        raise MissingFileError("drop 2026-03-02: required file ratings.csv is missing")
+except MissingFileError as exc:
+    print(f"original error: {exc}", flush=True)
+    sys.exit(exc.exit_code)
+"""
+
+
+def test_a_failure_while_recording_a_failure_does_not_hide_the_original_error(
+    votum_home: Path,
+) -> None:
+    """A real limit (RLIMIT_FSIZE, SIGXFSZ ignored so that writes fail with EFBIG), set
+    while the run is in ingest: the failed run cannot be written to the run ledger."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    def ignore_file_size_signal() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+    done = subprocess.run(
+        [sys.executable, "-c", _FULL_DISK_RUN],
+        env={**os.environ, "VOTUM_HOME": str(votum_home)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=ignore_file_size_signal,
+        check=False,
+    )
+    assert done.returncode == 3, done.stderr  # the original error's exit code
+    assert "original error: drop 2026-03-02: required file ratings.csv is missing" in done.stdout
+    assert "alert attempted: failed: drop 2026-03-02: required file" in done.stdout
+    assert "the run ledger could not record run" in done.stderr
+    assert "its own error follows" in done.stderr
+    # What the ledger kept: the run in ingest, which the next run marks interrupted.
+    [run] = last_runs(get_settings())
+    assert (run.outcome, run.stage) == ("running", "ingest")

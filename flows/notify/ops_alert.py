@@ -28,7 +28,7 @@ from flows.notify.ledger import OPS_ALERT, PENDING, upsert_planned
 from flows.notify.plan import planned_message
 from flows.notify.render import Rendered, clean_header_text
 from flows.quality.quarantine import quarantine_reasons
-from flows.run_ledger import FAILED, HELD
+from flows.run_ledger import DEGRADED, FAILED, HELD, REFUSED
 from flows.warehouse import table_exists
 
 _QUARANTINED = "rows_quarantined_"
@@ -123,7 +123,7 @@ def render_ops_alert(alert: OpsAlert) -> Rendered:
     where = f" at stage {alert.stage}" if alert.stage else ""
     quarantined = alert.quarantined_rows
     headline = alert.outcome.upper() + where
-    if alert.outcome not in (FAILED, HELD) and quarantined:
+    if alert.outcome not in (FAILED, HELD, REFUSED, DEGRADED) and quarantined:
         plural = "s" if quarantined > 1 else ""
         headline = f"{alert.outcome.upper()}, {quarantined} row{plural} quarantined"
     subject = clean_header_text(f"[votum] {alert.what}: {headline}")
@@ -132,6 +132,13 @@ def render_ops_alert(alert: OpsAlert) -> Rendered:
         next_step = (
             f"Look at the day, then `votum release {alert.day}` or "
             f"`votum discard {alert.day} --reason ...`."
+        )
+    elif alert.outcome == REFUSED:
+        next_step = "Nothing ran. If the day was meant, run it again as the reason says."
+    elif alert.outcome == DEGRADED:
+        next_step = (
+            "The rest went out. `votum status` shows the failed emails; `votum dispatch` "
+            "sends the pending ones once the mail server takes them."
         )
     elif alert.outcome == FAILED:
         next_step = (

@@ -225,6 +225,31 @@ def _command_status(args: argparse.Namespace, settings: Settings) -> int:
         console.print(failed)
     else:
         console.print("Failed emails: none.")
+    if status.uncertain_emails:
+        uncertain = Table(
+            "day", "kind", "ledger key", "resend", title="Emails with an unknown outcome"
+        )
+        for email in status.uncertain_emails:
+            uncertain.add_row(
+                email.business_day.isoformat(),
+                email.kind,
+                email.message_key,
+                "once, next dispatch" if email.resend_due else "no (final)",
+            )
+        console.print(uncertain)
+    if status.not_sent_emails:
+        not_sent = Table(
+            "day", "kind", "status", "emails", "reason", title="Emails withdrawn or expired"
+        )
+        for withheld in status.not_sent_emails:
+            not_sent.add_row(
+                withheld.business_day.isoformat(),
+                withheld.kind,
+                withheld.status,
+                f"{withheld.count:,}",
+                withheld.reason or "",
+            )
+        console.print(not_sent)
     if status.quarantined:
         quarantine = Table(
             "drop", "file", "rows", "why (rows)", title="Quarantined rows (ops.quarantine)"
@@ -261,6 +286,33 @@ def _command_suppress(args: argparse.Namespace, settings: Settings) -> int:
         if new
         else "already suppressed: nothing changed"
     )
+    return 0
+
+
+def _command_explain(args: argparse.Namespace, settings: Settings) -> int:
+    from flows.explain import (
+        as_json_text,
+        as_text,
+        explain_advisor,
+        explain_client,
+        explain_message,
+    )
+
+    if args.message_id:
+        found = explain_message(settings, args.message_id, inbox=args.inbox)
+    elif (args.client is None) == (args.advisor is None) or args.date is None:
+        error_console.print(
+            "votum explain: give --client C --date D, --advisor A --date D or --message-id ID"
+        )
+        return 2
+    elif args.client is not None:
+        found = explain_client(settings, args.client, args.date, inbox=args.inbox)
+    else:
+        found = explain_advisor(settings, args.advisor, args.date, inbox=args.inbox)
+    if args.json:
+        print(as_json_text(found))
+    else:
+        console.print(as_text(found), markup=False)
     return 0
 
 
@@ -317,6 +369,65 @@ def _command_generate(args: argparse.Namespace, settings: Settings) -> int:
         f"{summary.rating_changes:,} rating changes"
     )
     return 0
+
+
+def _command_serve(args: argparse.Namespace, settings: Settings) -> int:
+    # flows.web imports neither Prefect, dbt nor Great Expectations: it starts in a second.
+    from flows.web.serve import serve
+
+    serve(settings, host=args.host, port=args.port)
+    return 0
+
+
+def _command_unsubscribe_inbox(args: argparse.Namespace, settings: Settings) -> int:
+    from flows.notify.journal import open_journal
+    from flows.signing import installation_secret
+    from flows.web.app import today_in_bank_time
+    from flows.web.maildir_optout import read_unsubscribe_inbox
+
+    with open_journal(settings.journal_path) as journal:
+        report = read_unsubscribe_inbox(
+            args.maildir, journal, installation_secret(settings), today=today_in_bank_time()
+        )
+    console.print(
+        f"{report.read} messages read: {report.honoured} opt-outs recorded, "
+        f"{report.already} already recorded, {len(report.not_honoured)} without a valid "
+        "opt-out subject (left flagged in cur/ for a person to read)"
+    )
+    for name in report.not_honoured:
+        console.print(f"  not honoured: {name}", markup=False)
+    return 0
+
+
+def _export(args: argparse.Namespace, columns: Sequence[str], rows: list[tuple[str, ...]]) -> int:
+    from flows.web.exports import to_csv
+
+    if args.csv:
+        sys.stdout.write(to_csv(columns, rows))
+        return 0
+    table = Table(*columns, title=f"{len(rows)} rows since {args.since}")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+    return 0
+
+
+def _command_suppressions(args: argparse.Namespace, settings: Settings) -> int:
+    from flows.notify.journal import open_journal
+    from flows.web.exports import SUPPRESSION_COLUMNS, suppression_rows
+
+    with open_journal(settings.journal_path) as journal:
+        rows = suppression_rows(journal, args.since)
+    return _export(args, SUPPRESSION_COLUMNS, rows)
+
+
+def _command_activities(args: argparse.Namespace, settings: Settings) -> int:
+    from flows.web.activity_store import open_activity_store
+    from flows.web.exports import ACTIVITY_COLUMNS, activity_rows
+
+    with open_activity_store(settings.worklist_activities_path) as store:
+        rows = activity_rows(store, args.since)
+    return _export(args, ACTIVITY_COLUMNS, rows)
 
 
 def _command_docs(args: argparse.Namespace, settings: Settings) -> int:
@@ -455,6 +566,43 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--clients", type=int, default=3000, help="clients (default 3000)")
     demo.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     demo.set_defaults(handler=_command_demo)
+
+    serve = commands.add_parser(
+        "serve", help="the web service for opt-out links and worklist actions (behind a proxy)"
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8765, help="port to listen on (8765)")
+    serve.set_defaults(handler=_command_serve)
+
+    inbox = commands.add_parser(
+        "unsubscribe-inbox", help="honour the opt-out emails in a Maildir (the mailto link)"
+    )
+    inbox.add_argument("--maildir", type=Path, required=True, help="Maildir (with new/, cur/)")
+    inbox.set_defaults(handler=_command_unsubscribe_inbox)
+
+    for name, helptext, handler in (
+        ("suppressions", "client opt-outs and suppressed addresses (CRM)", _command_suppressions),
+        ("activities", "advisors' worklist clicks as CRM activities (CRM)", _command_activities),
+    ):
+        export = commands.add_parser(name, help=helptext)
+        export.add_argument("--since", type=_date, required=True, help="from this day YYYY-MM-DD")
+        export.add_argument("--csv", action="store_true", help="CSV on standard output")
+        export.set_defaults(handler=handler)
+
+    explain = commands.add_parser(
+        "explain", help="why a client got an email or not; where a worklist's lines came from"
+    )
+    explain.add_argument("--client", help="client id (with --date)")
+    explain.add_argument("--advisor", help="advisor id: the worklist (with --date)")
+    explain.add_argument("--date", type=_date, help="business day YYYY-MM-DD")
+    explain.add_argument("--message-id", help="the Message-ID of an email votum sent")
+    explain.add_argument(
+        "--inbox",
+        type=Path,
+        help="folder holding the drops, to name the lines (default VOTUM_INBOX)",
+    )
+    explain.add_argument("--json", action="store_true", help="the same as JSON (stable fields)")
+    explain.set_defaults(handler=_command_explain)
     return parser
 
 

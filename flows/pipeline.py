@@ -32,6 +32,7 @@ from flows.errors import RunRefusedError, VotumError
 from flows.held_days import RELEASED, refuse_contrary_decision
 from flows.ingest.drop_files import DROP_FILES
 from flows.ingest.loader import DropLoad, drop_dir_for, load_drop
+from flows.ingest.ready import wait_for_drop
 from flows.logs import attach_log_file
 from flows.notify.dispatch import DispatchReport, dispatch
 from flows.notify.journal import open_journal
@@ -71,8 +72,21 @@ from flows.web.activity_sync import sync_worklist_activities
 
 
 @task(name="ingest-drop", cache_policy=NO_CACHE)
-def ingest_drop(run_date: date, inbox: Path) -> DropLoad:
+def ingest_drop(run_date: date, inbox: Path, *, scheduled: bool = False) -> DropLoad:
+    """Load the day's drop. With ``VOTUM_DROP_READY_MARKER`` set the drop must carry its
+    completion marker; a scheduled run waits for it up to ``VOTUM_DROP_WAIT_MINUTES``."""
     settings = get_settings()
+    wait_for_drop(
+        drop_dir_for(inbox, run_date),
+        settings.drop_ready_marker,
+        wait_seconds=settings.drop_wait_minutes * 60 if scheduled else 0.0,
+        on_wait=lambda left: get_run_logger().info(
+            "drop %s not delivered yet (no %s): waiting, %.0f s left",
+            run_date,
+            settings.drop_ready_marker,
+            left,
+        ),
+    )
     with open_warehouse(settings.warehouse_path) as con:
         with stage_progress("ingest", "files", len(DROP_FILES)) as advance:
             load = load_drop(
@@ -306,7 +320,9 @@ def _daily_stages(
 ) -> DaySummary:
     logger = get_run_logger()
     seconds = record.stage_seconds
-    load = record.stage("ingest", lambda: ingest_drop(run_date, inbox))
+    load = record.stage(
+        "ingest", lambda: ingest_drop(run_date, inbox, scheduled=run.run_date is None)
+    )
     record.count({f"rows_loaded_{f.file_kind}": f.rows_loaded for f in load.files})
     logger.info(
         "ingest: %s in %.1fs",
@@ -401,6 +417,9 @@ def _daily_stages(
         emails_failed=report.failed,
         emails_suppressed=report.suppressed,
         emails_pending=report.left_pending,
+        emails_uncertain=report.uncertain,
+        emails_withdrawn=report.withdrawn,
+        emails_expired=report.expired,
         emails_previewed=previews,
         unsendable=tuple(sorted(plan.unusable.values())),
         quarantined=raw_quality.quarantined,
@@ -424,6 +443,9 @@ def _day_counts(summary: DaySummary) -> dict[str, int]:
         "emails_failed": summary.emails_failed,
         "emails_suppressed": summary.emails_suppressed,
         "emails_pending": summary.emails_pending,
+        "emails_uncertain": summary.emails_uncertain,
+        "emails_withdrawn": summary.emails_withdrawn,
+        "emails_expired": summary.emails_expired,
         "emails_previewed": summary.emails_previewed,
     }
 
@@ -482,6 +504,9 @@ def _dispatch_counts(report: DispatchReport) -> dict[str, int]:
         "emails_failed": report.failed,
         "emails_suppressed": report.suppressed,
         "emails_pending": report.left_pending,
+        "emails_uncertain": report.uncertain,
+        "emails_withdrawn": report.withdrawn,
+        "emails_expired": report.expired,
     }
 
 
@@ -519,13 +544,21 @@ def collect_report_figures(monday: date) -> tuple[list[BranchReport], BankReport
         "language": settings.report_language,
         "target_adoption_rate": settings.adoption_target,
         "sla_business_days": settings.sla_business_days,
+        "fee_rate": settings.fee_rate,
+        "min_baseline_clients": settings.min_baseline_clients,
     }
     with open_warehouse(settings.warehouse_path, read_only=True) as con:
         branches = [
             branch_report(con, branch, monday, **options)  # type: ignore[arg-type]
             for branch in branches_of_week(con, monday)
         ]
-        bank = bank_report(con, monday, **options)  # type: ignore[arg-type]
+        bank = bank_report(
+            con,
+            monday,
+            **options,  # type: ignore[arg-type]
+            goal_informed_share=settings.goal_informed_share,
+            goal_fee_eur_weekly=settings.goal_fee_eur_weekly,
+        )
     return branches, bank
 
 
@@ -539,14 +572,14 @@ def write_reports(branches: list[BranchReport], bank: BankReport) -> Path:
 def plan_report_emails(branches: list[BranchReport], bank: BankReport) -> int:
     settings = get_settings()
     with open_warehouse(settings.warehouse_path) as con:
-        plan_reports(
+        return plan_reports(
             con,
             branches,
             bank,
             summary_to=settings.report_summary_to,
             mail_domain=settings.mail_domain,
+            advisor_language=settings.advisor_language if settings.advisor_weekly else None,
         )
-        return len(branches) + (1 if settings.report_summary_to else 0)
 
 
 def last_complete_week(today: date) -> date:

@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from tests.drops import SAP, SIEMENS, write_csv, write_drop
 from tests.smtp_server import RecordingSmtpServer
@@ -129,6 +130,30 @@ def test_run_prints_the_day_and_a_file_fault_names_file_and_column(
     )
     assert failed.returncode == 3
     assert "holdings.csv: required column 'quantity' missing" in failed.stderr
+
+    # A missing file: one clear message and where the log is, no Prefect traceback (the
+    # traceback is in the log file).
+    (inbox / "2026-03-05").mkdir()
+    missing = _votum(
+        "run",
+        "--date",
+        "2026-03-05",
+        "--inbox",
+        str(inbox),
+        home=home,
+        cwd=tmp_path,
+        smtp=smtp_server,
+        prefect_api=prefect_server,
+    )
+    assert missing.returncode == 3
+    error_lines = [line for line in missing.stderr.splitlines() if "ratings.csv" in line]
+    assert error_lines == [
+        f"votum run failed: {inbox / '2026-03-05'}: required file ratings.csv (or "
+        "ratings.parquet) is missing from the drop."
+    ], missing.stderr
+    assert f"Details in the log: {home / 'logs' / 'votum.log'}" in missing.stderr
+    assert "Traceback" not in missing.stderr and "MissingFileError" not in missing.stderr
+    assert "MissingFileError" in (home / "logs" / "votum.log").read_text(encoding="utf-8")
 
 
 def test_generate_writes_drops_for_business_days(tmp_path: Path) -> None:
@@ -257,3 +282,124 @@ def test_a_held_day_exits_distinctly_and_release_sends_it_once(
     assert suppressed.returncode == 0 and "suppressed" in suppressed.stdout
     refused = _votum("suppress", "not an address", home=home, cwd=tmp_path)
     assert refused.returncode == 2
+
+
+def test_emails_not_all_sent_exit_9_degrade_the_run_and_no_address_is_shown(
+    tmp_path: Path,
+    smtp_server: RecordingSmtpServer,
+    prefect_server: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    inbox, home = tmp_path / "inbox", tmp_path / "home"
+    monkeypatch.setenv("COLUMNS", "250")  # `votum status` shows the whole reply
+    write_drop(
+        inbox,
+        date(2026, 3, 2),
+        ratings=[
+            [SAP, "SAP SE", "buy", "2026-03-02"],
+            [SIEMENS, "Siemens AG", "hold", "2026-03-02"],
+        ],
+        holdings=[["C1", SAP, 3, 300], ["C2", SIEMENS, 1, 100]],
+        clients=[
+            ["C1", "Anna", "Ahn", "anna@example.com", "de", "A1", "ja"],
+            ["C2", "Bert", "Bock", "bert@example.com", "en", "A1", "ja"],
+        ],
+        advisors=[["A1", "Petra Schmidt", "petra@bank.example", "Filiale", "b@bank.example"]],
+    )
+    write_drop(
+        inbox,
+        date(2026, 3, 3),
+        ratings=[
+            [SAP, "SAP SE", "sell", "2026-03-03"],
+            [SIEMENS, "Siemens AG", "buy", "2026-03-03"],
+        ],
+        holdings=[["C1", SAP, 3, 300], ["C2", SIEMENS, 1, 100]],
+    )
+    options = {
+        "ops_alert_to": "ops@bank.example",
+        "smtp_retry_attempts": "2",
+        "smtp_retry_backoff_seconds": "0.01",
+    }
+    run = ("run", "--inbox", str(inbox), "--date")
+    first = _votum(*run, "2026-03-02", home=home, cwd=tmp_path, smtp=smtp_server,
+                   prefect_api=prefect_server, **options)  # fmt: skip
+    assert first.returncode == 0, first.stderr
+
+    # Anna's mailbox does not exist (the 550 names her address); Bert's digest is
+    # deferred on every attempt.
+    smtp_server.reject_recipient(
+        "anna@example.com", 550, "5.1.1 <anna@example.com>: Recipient address rejected"
+    )
+    smtp_server.fail_next(2, 451, "4.3.0 try again later")
+    second = _votum(*run, "2026-03-03", home=home, cwd=tmp_path, smtp=smtp_server,
+                    prefect_api=prefect_server, **options)  # fmt: skip
+    assert second.returncode == 9, second.stderr
+    assert "not every email went out" in second.stderr
+    assert "1 left pending" in second.stderr and "1 failed" in second.stderr
+    assert sorted(m.rcpt_tos[0] for m in smtp_server.messages) == [
+        "ops@bank.example",  # the alert of the degraded run
+        "petra@bank.example",
+    ]
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        outcome, stage, reason = con.execute(
+            "SELECT outcome, stage, reason FROM ops.run_ledger WHERE run_date = '2026-03-03'"
+        ).fetchall()[0]
+    assert (outcome, stage) == ("degraded", "dispatch")
+    assert "1 emails left pending" in reason and "1 emails failed" in reason
+    alert = next(m for m in smtp_server.messages if m.rcpt_tos == ["ops@bank.example"])
+    assert "ended degraded at stage dispatch" in alert.message.get_body(("plain",)).get_content()
+
+    status = _votum("status", home=home, cwd=tmp_path)
+    assert status.returncode == 0, status.stderr
+    assert "5.1.1 <address>: Recipient address rejected" in status.stdout
+    as_json = _votum("status", "--json", home=home, cwd=tmp_path).stdout
+    assert "<address>" in as_json
+    # Nowhere shown or kept for people to read: the run ledger, status, the alert, logs.
+    shown = [
+        second.stdout,
+        second.stderr,
+        status.stdout,
+        as_json,
+        str(reason),
+        alert.message.as_string(),
+        *(p.read_text(encoding="utf-8") for p in (home / "logs").glob("votum.log*")),
+    ]
+    for text in shown:
+        assert "anna@example.com" not in text.lower() and "Anna" not in text
+
+    # The server takes mail again: the deferred digest goes out, and so exit 0.
+    later = _votum("dispatch", home=home, cwd=tmp_path, smtp=smtp_server,
+                   prefect_api=prefect_server, **options)  # fmt: skip
+    assert later.returncode == 0, later.stderr
+    assert "1 sent, 0 failed" in later.stdout
+    assert [m.rcpt_tos for m in smtp_server.messages][-1] == ["bert@example.com"]
+
+
+def test_another_process_holding_the_warehouse_is_told_clearly_exit_4(
+    tmp_path: Path, prefect_server: str
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time\n"
+            "con = duckdb.connect(sys.argv[1])\n"
+            "con.execute('CREATE TABLE held (x INTEGER)')\n"
+            "print('holding', flush=True)\n"
+            "time.sleep(120)\n",
+            str(home / "warehouse.duckdb"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        busy = _votum("dispatch", home=home, cwd=tmp_path, prefect_api=prefect_server)
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+    assert busy.returncode == 4, busy.stderr
+    assert f"is in use by process {holder.pid}" in busy.stderr
+    assert "Traceback" not in busy.stderr

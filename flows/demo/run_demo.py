@@ -6,6 +6,11 @@ flow would, real emails included, and shows where the results are."""
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
@@ -15,14 +20,24 @@ from rich.table import Table
 
 from flows.demo.generate import generate_drops
 from flows.demo.mailserver import DemoMailServer, list_messages
+from flows.errors import VotumError
+from flows.notify.dispatch import unsubscribe_links
 from flows.parameters import DailyRunParameters, WeeklyReportParameters
 from flows.pipeline import daily_run, weekly_report
 from flows.report.extract import week_label
 from flows.run_dates import last_processed_day
-from flows.settings import Settings
+from flows.settings import Settings, get_settings
 from flows.warehouse import first_row, open_warehouse
 
 DEMO_START = date(2026, 10, 1)
+
+
+class DemoError(VotumError):
+    """The demo's local service could not be started."""
+
+
+SERVE_PORT = 8765  # votum serve's default; another free port when it is taken
+UNSUBSCRIBE_PATH = "/research-alerts/unsubscribe"
 
 
 def run_demo(
@@ -45,6 +60,31 @@ def run_demo(
         f" -> {inbox}"
     )
     mailbox = settings.home_dir / "demo" / "mailbox"
+    port = _serve_port()
+    # The emails' opt-out and worklist links point at a votum serve on this machine.
+    os.environ["VOTUM_UNSUBSCRIBE_URL"] = f"http://127.0.0.1:{port}{UNSUBSCRIBE_PATH}"
+    os.environ.pop("VOTUM_ACTION_URL", None)
+    service = _start_service(settings, port)
+    try:
+        _run_days(settings, generated.drop_dates, inbox, mailbox, console)
+        console.print("[bold]3/3[/] results")
+        _show_marts(settings, console)
+        _show_mailbox(mailbox, console)
+        _show_opt_out_link(settings, port, console)
+    finally:
+        service.terminate()
+        service.wait(timeout=30)
+    console.print(
+        f"Weekly adoption reports (HTML, charts, CSV): {settings.home_dir / 'reports'}; "
+        "the managers' copies are in the mailbox too."
+    )
+    docs = settings.home_dir / "quality" / "data_docs" / "index.html"
+    console.print(f"Quality checks of every drop and mart (Great Expectations Data Docs): {docs}")
+
+
+def _run_days(
+    settings: Settings, drop_dates: list[date], inbox: Path, mailbox: Path, console: Console
+) -> None:
     with DemoMailServer(mailbox) as server:
         # The flow's tasks read their settings from the environment: point them at the
         # local server for this process only.
@@ -71,7 +111,7 @@ def run_demo(
             console.print(
                 f"    the warehouse has days up to {last}: replaying, nothing is sent twice"
             )
-        for run_date in generated.drop_dates:
+        for run_date in drop_dates:
             backfill = last is not None and run_date < last
             summary = daily_run(
                 DailyRunParameters(run_date=run_date, inbox=inbox, backfill=backfill)
@@ -87,7 +127,7 @@ def run_demo(
                 f"{summary.worklists_sent:,}",
             )
         console.print(table)
-        weeks = sorted({day - timedelta(days=day.weekday()) for day in generated.drop_dates})
+        weeks = sorted({day - timedelta(days=day.weekday()) for day in drop_dates})
         os.environ.setdefault("VOTUM_REPORT_SUMMARY_TO", "vorstand@bank.example")
         os.environ.setdefault("VOTUM_OPS_ALERT_TO", "betrieb@bank.example")
         console.print(
@@ -96,15 +136,62 @@ def run_demo(
         )
         for monday in weeks:
             weekly_report(WeeklyReportParameters(week=week_label(monday)))
-    console.print("[bold]3/3[/] results")
-    _show_marts(settings, console)
-    _show_mailbox(mailbox, console)
+
+
+def _serve_port() -> int:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", SERVE_PORT))
+        except OSError:
+            probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _start_service(settings: Settings, port: int) -> subprocess.Popen[bytes]:
+    """votum serve in a subprocess (its log under VOTUM_HOME/logs), up when /healthz answers."""
+    log_dir = settings.logs_dir
+    log_dir.mkdir(parents=True, exist_ok=True)
+    with (log_dir / "serve.log").open("ab") as log:
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "flows.web", "--host", "127.0.0.1", "--port", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise DemoError(f"votum serve stopped at once; see {log_dir / 'serve.log'}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                return process
+        except OSError:
+            time.sleep(0.2)
+    process.terminate()
+    raise DemoError(f"votum serve did not answer on port {port}; see {log_dir / 'serve.log'}")
+
+
+def _show_opt_out_link(settings: Settings, port: int, console: Console) -> None:
+    """One demo client's opt-out link (a client emailed on the last day) and how to open it."""
+    with open_warehouse(settings.warehouse_path, read_only=True) as con:
+        row = first_row(
+            con.execute(
+                "SELECT recipient_id, business_day, language FROM ops.delivery_ledger "
+                "WHERE kind = 'client_digest' AND status = 'sent' "
+                "ORDER BY business_day DESC, recipient_id LIMIT 1"
+            )
+        )
+    if row is None:
+        return
+    client_id, day, language = row
+    link = unsubscribe_links(get_settings(), str(client_id), day, str(language)).https
     console.print(
-        f"Weekly adoption reports (HTML, charts, CSV): {settings.home_dir / 'reports'}; "
-        "the managers' copies are in the mailbox too."
+        f"Opt-out link of demo client {client_id} (from their digest of {day}):\n  {link}\n"
+        "To click through it (and the advisors' worklist links in the mailbox), start the "
+        f"service:\n  VOTUM_UNSUBSCRIBE_URL=http://127.0.0.1:{port}{UNSUBSCRIBE_PATH} "
+        f".venv/bin/votum serve --port {port}",
+        markup=False,
+        soft_wrap=True,
     )
-    docs = settings.home_dir / "quality" / "data_docs" / "index.html"
-    console.print(f"Quality checks of every drop and mart (Great Expectations Data Docs): {docs}")
 
 
 def _last_processed(settings: Settings) -> date | None:

@@ -81,6 +81,10 @@ def test_demo_sends_real_mail_and_its_logs_hold_no_personal_data_or_secret(
     assert kinds.count("client_digest") > 0 and kinds.count("advisor_worklist") > 0
     assert kinds.count("adoption_report") > 0 and kinds.count("adoption_summary") == 1
     assert list((home / "reports").glob("*/bank/index.html"))
+    # The demo ran votum serve for its links and says how to click through one of them.
+    assert "Opt-out link of demo client" in demo.stdout
+    assert "/research-alerts/unsubscribe?client=" in demo.stdout
+    assert ".venv/bin/votum serve --port" in demo.stdout
     # The demo again over its own warehouse replays its days and sends nothing twice.
     again = run_demo()
     assert again.returncode == 0, again.stderr[-3000:]

@@ -403,3 +403,20 @@ def test_another_process_holding_the_warehouse_is_told_clearly_exit_4(
     assert busy.returncode == 4, busy.stderr
     assert f"is in use by process {holder.pid}" in busy.stderr
     assert "Traceback" not in busy.stderr
+
+
+def test_unusable_sending_settings_stop_sending_commands_at_start(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    login_without_password = {"smtp_user": "svc_votum_4711", "smtp_host": "relay.bank.example"}
+    for command in (["dispatch"], ["release", "2026-03-03"], ["run", "--date", "2026-03-03"]):
+        refused = _votum(*command, home=home, cwd=tmp_path, **login_without_password)
+        assert refused.returncode == 2, refused.stderr
+        assert "VOTUM_SMTP_USER is set but VOTUM_SMTP_PASSWORD is not" in refused.stderr
+        assert "svc_votum_4711" not in refused.stderr
+    bad_sender = _votum("dispatch", home=home, cwd=tmp_path, mail_from="research@bank")
+    assert bad_sender.returncode == 2 and "VOTUM_MAIL_FROM" in bad_sender.stderr
+    # Nothing started: no warehouse, no Prefect home, no lock.
+    assert not home.exists()
+    # Commands that send nothing are not refused for a mail setting.
+    status = _votum("status", home=home, cwd=tmp_path, **login_without_password)
+    assert status.returncode == 0, status.stderr

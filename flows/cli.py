@@ -41,6 +41,7 @@ EXIT_CODES = """exit codes:
      is unusable                 processed day, a weekend or holiday)
   4  the warehouse is busy    9  emails did not all go out (left pending or failed)
      or unreadable           10  the day is held (release or discard it)
+                             11  the drop is not delivered yet (no completion marker)
 """
 
 

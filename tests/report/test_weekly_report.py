@@ -17,7 +17,10 @@ from tests.smtp_server import RecordingSmtpServer
 
 
 @pytest.mark.usefixtures("prefect_server")
-def test_weekly_report_files_and_emails(easter: Settings, mail_to: RecordingSmtpServer) -> None:
+def test_weekly_report_files_and_emails(
+    easter: Settings, mail_to: RecordingSmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VOTUM_ADVISOR_WEEKLY", "false")  # the advisors' own weeks: below
     summary = weekly_report(WeeklyReportParameters(week="2026-W14", today=date(2026, 4, 13)))
     assert (summary.week, summary.branches, summary.emails_sent) == ("2026-W14", 2, 3)
 
@@ -61,5 +64,32 @@ def test_weekly_report_files_and_emails(easter: Settings, mail_to: RecordingSmtp
     assert "C4" in open_alerts and "C5" in open_alerts
     assert (folder / "bank" / "index.html").exists()
 
+    # VOTUM_ADVISOR_WEEKLY on (the default): each advisor with alerts gets their own week,
+    # in the advisor language, once; the managers' reports are not sent again.
+    monkeypatch.setenv("VOTUM_ADVISOR_WEEKLY", "true")
+    monkeypatch.setenv("VOTUM_ADVISOR_LANGUAGE", "en")
+    advisors = weekly_report(WeeklyReportParameters(week="2026-W14", today=date(2026, 4, 13)))
+    assert advisors.emails_sent == 3
+    weekly = {m.rcpt_tos[0]: m.message for m in mail_to.messages[3:]}
+    assert set(weekly) == {
+        "anna.adler@bank.example",
+        "bernd.berg@bank.example",
+        "carla.cramer@bank.example",
+    }
+    anna = weekly["anna.adler@bank.example"]
+    assert anna["X-Votum-Kind"] == "advisor_weekly" and "Your week W14" in anna["Subject"]
+    text = anna.get_body(preferencelist=("plain",)).get_content()
+    # Her own figures beside the branch total (Köln: 3 alerts, 2 in time, rate 66.7 %).
+    assert "Alerts: 2 (Branch total: 3)" in text
+    assert "Rate (target 80%): 100.0% (Branch total: 66.7%)" in text
+    assert "Follow-up volume: €987.65 (Branch total: €987.65)" in text
+    # Nothing of another advisor: no name, no client of theirs.
+    for other in ("Bernd", "Berg", "Carla", "C2", "C4", "C5"):
+        assert other not in text
+    html = anna.get_body(preferencelist=("html",)).get_content()
+    assert "Bernd" not in html and "C2" not in html
+    carla = weekly["carla.cramer@bank.example"].get_body(preferencelist=("html",)).get_content()
+    assert "&lt;script&gt;" in carla and "<script>" not in carla
+
     again = weekly_report(WeeklyReportParameters(week="2026-W14", today=date(2026, 4, 13)))
-    assert again.emails_sent == 0 and len(mail_to.messages) == 3
+    assert again.emails_sent == 0 and len(mail_to.messages) == 6

@@ -45,14 +45,19 @@ EXIT_CODES = """exit codes:
 """
 
 
-def _undelivered_exit(command: str, sent: int, pending: int, failed: int) -> int:
-    """0 when every email went out; else EXIT_DEGRADED, told on stderr."""
-    if not (pending or failed):
+def _undelivered_exit(
+    command: str, sent: int, pending: int, failed: int, uncertain: int = 0, expired: int = 0
+) -> int:
+    """0 when every email went out (withdrawn and suppressed ones were not to go); else
+    EXIT_DEGRADED, told on stderr."""
+    if not (pending or failed or uncertain or expired):
         return 0
     error_console.print(
         f"[bold yellow]votum {command}: not every email went out:[/] {sent} sent, "
         f"{pending} left pending (the mail server kept deferring them; `votum dispatch` "
-        f"tries again), {failed} failed (refused for good; see `votum status`)."
+        f"tries again), {failed} failed (refused for good; see `votum status`), "
+        f"{uncertain} of unknown outcome, {expired} expired.",
+        soft_wrap=True,
     )
     return EXIT_DEGRADED
 
@@ -90,7 +95,12 @@ def _command_run(args: argparse.Namespace, settings: Settings) -> int:
         )
         return EXIT_HELD
     return _undelivered_exit(
-        "run", summary.emails_sent, summary.emails_pending, summary.emails_failed
+        "run",
+        summary.emails_sent,
+        summary.emails_pending,
+        summary.emails_failed,
+        summary.emails_uncertain,
+        summary.emails_expired,
     )
 
 
@@ -102,7 +112,14 @@ def _command_dispatch(args: argparse.Namespace, settings: Settings) -> int:
         f"{report.sent} sent, {report.failed} failed, {report.suppressed} suppressed, "
         f"{report.left_pending} left pending ({report.messages_per_second:,.0f} messages/s)"
     )
-    return _undelivered_exit("dispatch", report.sent, report.left_pending, report.failed)
+    return _undelivered_exit(
+        "dispatch",
+        report.sent,
+        report.left_pending,
+        report.failed,
+        report.uncertain,
+        report.expired,
+    )
 
 
 def _command_quality_export(args: argparse.Namespace, settings: Settings) -> int:
@@ -124,7 +141,12 @@ def _command_report(args: argparse.Namespace, settings: Settings) -> int:
         f"sent, {summary.emails_failed} failed, {summary.emails_pending} left pending"
     )
     return _undelivered_exit(
-        "report", summary.emails_sent, summary.emails_pending, summary.emails_failed
+        "report",
+        summary.emails_sent,
+        summary.emails_pending,
+        summary.emails_failed,
+        summary.emails_uncertain,
+        summary.emails_expired,
     )
 
 
@@ -137,7 +159,14 @@ def _command_release(args: argparse.Namespace, settings: Settings) -> int:
         f"{report.failed} failed, {report.suppressed} suppressed, "
         f"{report.left_pending} left pending"
     )
-    return _undelivered_exit("release", report.sent, report.left_pending, report.failed)
+    return _undelivered_exit(
+        "release",
+        report.sent,
+        report.left_pending,
+        report.failed,
+        report.uncertain,
+        report.expired,
+    )
 
 
 def _command_discard(args: argparse.Namespace, settings: Settings) -> int:

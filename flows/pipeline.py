@@ -280,6 +280,13 @@ def undelivered(report: DispatchReport) -> str | None:
             f"{report.failed} emails failed (refused for good; `votum status` shows the "
             "server's replies)"
         )
+    if report.uncertain:
+        parts.append(
+            f"{report.uncertain} emails of unknown outcome (no reply after the end of the "
+            "message; resent at most once, later)"
+        )
+    if report.expired:
+        parts.append(f"{report.expired} emails expired (pending too long, not sent late)")
     return "; ".join(parts) or None
 
 
@@ -519,6 +526,8 @@ class ReportSummary:
     emails_sent: int
     emails_failed: int
     emails_pending: int = 0
+    emails_uncertain: int = 0
+    emails_expired: int = 0
 
 
 @task(name="build-adoption-marts", cache_policy=NO_CACHE)
@@ -615,4 +624,6 @@ def weekly_report(report: WeeklyReportParameters = DEFAULT_WEEKLY) -> ReportSumm
         emails_sent=sent.sent,
         emails_failed=sent.failed,
         emails_pending=sent.left_pending,
+        emails_uncertain=sent.uncertain,
+        emails_expired=sent.expired,
     )

@@ -177,3 +177,15 @@ def test_a_day_run_twice_gives_the_same_marts_and_sends_nothing_again(
             "SELECT count(*) FROM (SELECT client_id, change_id FROM fct_client_rating_changes "
             "GROUP BY ALL HAVING count(*) > 1)"
         ).fetchone() == (0,)
+
+
+def test_a_dispatch_that_did_not_get_everything_out_is_named_by_counts() -> None:
+    from flows.notify.dispatch import DispatchReport
+    from flows.pipeline import undelivered
+
+    # Suppressed and withdrawn emails were not to go: everything that was to go went.
+    assert undelivered(DispatchReport(sent=3, suppressed=1, withdrawn=2)) is None
+    reason = undelivered(DispatchReport(sent=1, left_pending=2, failed=1, uncertain=1, expired=3))
+    assert reason is not None
+    assert "2 emails left pending" in reason and "1 emails failed" in reason
+    assert "1 emails of unknown outcome" in reason and "3 emails expired" in reason

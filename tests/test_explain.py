@@ -29,7 +29,6 @@ from flows.calendar import is_business_day
 from flows.cli import main
 from flows.errors import WarehouseBusyError
 from flows.explain import (
-    DayHold,
     Explanation,
     as_json,
     as_text,
@@ -40,6 +39,7 @@ from flows.explain import (
     outcome_words,
     redact_addresses,
 )
+from flows.explain.answer import DayHold
 from flows.notify.journal import open_journal
 from flows.parameters import DailyRunParameters, today_in_berlin
 from flows.pipeline import daily_run, release_run

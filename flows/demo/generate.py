@@ -1379,7 +1379,15 @@ class _Writer:
             f"""SELECT printf('TX%09d', id) AS transaction_id, printf('C%07d', client) AS client_id,
                 isin, side, {_quantity_sql("qty", self.format)} AS quantity,
                 (price_cents / 100)::DECIMAL(18,2) AS price_eur,
-                executed_at::TIMESTAMP AS executed_at FROM src""",
+                executed_at::TIMESTAMP AS executed_at,
+                -- The commission: 0.25 % of the volume in whole cents (half up, exact in
+                -- integers: qty is thousandths), at least 9.90 and at most 75 EUR; every
+                -- seventh trade comes without it (estimated, or volume only).
+                CASE WHEN id % 7 = 0 THEN NULL
+                     ELSE greatest(990, least(7500,
+                         (qty::HUGEINT * price_cents + 200000) // 400000)) / 100
+                END::DECIMAL(18,2) AS fee_eur
+            FROM src""",
         )
 
     def suppressions(self, folder: Path, table: pa.Table) -> Path:

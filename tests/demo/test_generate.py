@@ -11,7 +11,7 @@ import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -65,6 +65,7 @@ COLUMNS = {
         "quantity",
         "price_eur",
         "executed_at",
+        "fee_eur",
     ],
     "suppressions": ["email", "suppressed_at", "reason"],
 }
@@ -315,6 +316,24 @@ def test_trades_show_in_the_next_snapshot(
         expected = {k: v for k, v in expected.items() if v != 0}
         assert expected == holdings[tomorrow], today
     assert checked > 200
+
+
+def test_trades_carry_a_plausible_fee_except_some(run: Run) -> None:
+    """The commission (fee_eur): 0.25 % of the volume within 9.90 and 75 EUR; some trades
+    come without it, so that the report shows the estimate from VOTUM_FEE_RATE."""
+    fees, missing = 0, 0
+    for today in run.summary.drop_dates:
+        for t in run.rows(today, "transactions"):
+            if not t["fee_eur"]:
+                missing += 1
+                continue
+            fee = Decimal(t["fee_eur"].replace(",", "."))
+            volume = Decimal(t["quantity"]) * Decimal(t["price_eur"].replace(",", "."))
+            assert Decimal("9.90") <= fee <= Decimal("75.00")
+            share = (volume * Decimal("0.0025")).quantize(Decimal("0.01"), ROUND_HALF_UP)
+            assert fee == min(Decimal("75.00"), max(Decimal("9.90"), share))
+            fees += 1
+    assert fees > 100 and 0 < missing < fees
 
 
 # --- Ratings -----------------------------------------------------------------------------

@@ -7,6 +7,7 @@ the operations alert or the terminal."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from datetime import date
@@ -14,6 +15,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter
 
 from flows.parameters import DailyRunParameters
 from flows.pipeline import daily_run
@@ -36,6 +39,14 @@ def _sha256sum(folder: Path) -> None:
         ["sha256sum", *names], cwd=folder, capture_output=True, text=True, check=True
     ).stdout
     (folder / "MANIFEST.sha256").write_text(listing, encoding="utf-8")
+
+
+def _artifacts(api_url: str) -> str:
+    """Every run summary the runs left as Prefect artifacts (the server is `api_url`)."""
+    os.environ["PREFECT_API_URL"] = api_url
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter())
+    return "\n".join(str(a.data) for a in artifacts)
 
 
 def test_faulty_drops_fail_clearly_and_leak_no_personal_data(
@@ -116,7 +127,9 @@ def test_faulty_drops_fail_clearly_and_leak_no_personal_data(
         "stdout": "".join(r.stdout for r in (not_ready, no_header, stale, faulty)),
         "stderr": "".join(r.stderr for r in (not_ready, no_header, stale, faulty)),
         "Prefect server logs": _server_logs(prefect_server),
+        "Prefect artifacts": _artifacts(prefect_server),
     }
+    assert "the first line does not look like a header row" in texts["Prefect artifacts"]
     for source, text in texts.items():
         for secret in (first, last, EMAIL, ODD_VALUE):
             assert secret not in text, f"{source} shows {secret!r}"

@@ -42,6 +42,7 @@ EXIT_CODES = """exit codes:
   4  the warehouse is busy    9  emails did not all go out (left pending or failed)
      or unreadable           10  the day is held (release or discard it)
                              11  the drop is not delivered yet (no completion marker)
+                             12  votum explain: no such email, or no marts yet
 """
 
 

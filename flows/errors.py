@@ -7,7 +7,8 @@ The exit codes of ``votum`` (each error type carries its own as ``exit_code``):
 7 the mail server cannot be used (nothing was claimed or sent); 8 the day was refused;
 9 the run went through but emails did not all go out (left pending because the server
 kept deferring them, or failed, or of unknown outcome); 10 the day is held; 11 the drop
-is not delivered yet (its completion marker is missing).
+is not delivered yet (its completion marker is missing); 12 ``votum explain`` has nothing
+to explain (no such Message-ID, no marts yet).
 """
 
 from __future__ import annotations

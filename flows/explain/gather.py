@@ -59,7 +59,7 @@ from flows.warehouse import open_warehouse, table_exists
 class ExplainError(VotumError):
     """What was asked cannot be explained (an unknown Message-ID, no marts yet)."""
 
-    exit_code = 11
+    exit_code = 12
 
 
 @contextmanager

@@ -315,6 +315,7 @@ def test_the_command_finds_an_email_by_its_message_id(
     assert main(["explain", "--client", "C4", "--date", DAY2.isoformat()]) == 0
     assert "no_position" in capsys.readouterr().out
     assert main(["explain", "--client", "C4"]) == 2
+    assert main(["explain", "--message-id", "<unknown.client_digest@bank.example>"]) == 12
 
 
 def test_it_reads_only_and_waits_for_a_running_run(week: Week) -> None:

@@ -265,7 +265,7 @@ _DIGEST_TEXTS: dict[str, dict[str, str]] = {
         "optout_mail": "Oder senden Sie eine E-Mail an {address}",
         "optout_mail_subject": " mit dem Betreff „{subject}“",
         "closing": "Mit freundlichen Grüßen",
-        "footer": "Diese E-Mail wurde automatisch versandt von {bank}.",
+        "footer": "Diese E-Mail wurde automatisch erstellt und versandt. Absender: {bank}.",
     },
     "en": {
         "subject_one": "Research information: {security} now “{label}”",
@@ -302,7 +302,7 @@ _DIGEST_TEXTS: dict[str, dict[str, str]] = {
         "optout_mail": "Or send an email to {address}",
         "optout_mail_subject": " with the subject “{subject}”",
         "closing": "Kind regards",
-        "footer": "This email was sent automatically by {bank}.",
+        "footer": "This email was created and sent automatically. Sender: {bank}.",
     },
 }
 
@@ -337,6 +337,9 @@ _WORKLIST_TEXTS: dict[str, dict[str, str]] = {
         "unknown_status": "E-Mail-Status unbekannt: {status}",
         "suppressed": "gesperrt",
         "discarded": "verworfen",
+        "withdrawn": "Einwilligung zurückgezogen",
+        "expired": "nicht rechtzeitig zustellbar, verfallen",
+        "uncertain": "E-Mail-Zustellung ungewiss",
         "reason_opted_out": "Opt-out",
         "reason_no_email": "keine E-Mail-Adresse",
         "reason_invalid_email": "keine gültige E-Mail-Adresse",
@@ -381,6 +384,9 @@ _WORKLIST_TEXTS: dict[str, dict[str, str]] = {
         "unknown_status": "email status unknown: {status}",
         "suppressed": "suppressed",
         "discarded": "discarded",
+        "withdrawn": "consent withdrawn",
+        "expired": "not delivered in time, expired",
+        "uncertain": "email delivery uncertain",
         "reason_opted_out": "opted out",
         "reason_no_email": "no email address",
         "reason_invalid_email": "no valid email address",
@@ -645,8 +651,11 @@ def _channel(line: WorklistLine, delivery: Mapping[str, str], texts: Mapping[str
         return _Channel(call=False, action=texts["scheduled"], detail="")
     if status == "failed":
         return _Channel(call=True, action=call, detail=texts["failed"])
-    if status in ("suppressed", "discarded"):
+    if status in ("suppressed", "discarded", "withdrawn", "expired"):
         return _Channel(call=True, action=call, detail=f"{texts['not_emailed']}: {texts[status]}")
+    if status == "uncertain":
+        # The server may or may not have taken it: the advisor makes sure by calling.
+        return _Channel(call=True, action=call, detail=texts["uncertain"])
     return _Channel(
         call=True, action=call, detail=texts["unknown_status"].format(status=_line(status))
     )

@@ -390,6 +390,27 @@ FLAG_CASES = [
         True,
     ),
     (
+        {},
+        "withdrawn",
+        "Anrufen – nicht per E-Mail: Einwilligung zurückgezogen",
+        "Call – not emailed: consent withdrawn",
+        True,
+    ),
+    (
+        {},
+        "expired",
+        "Anrufen – nicht per E-Mail: nicht rechtzeitig zustellbar, verfallen",
+        "Call – not emailed: not delivered in time, expired",
+        True,
+    ),
+    (
+        {},
+        "uncertain",
+        "Anrufen – E-Mail-Zustellung ungewiss",
+        "Call – email delivery uncertain",
+        True,
+    ),
+    (
         {"notify_eligible": False, "ineligible_reason": "opted_out", "digest_key": None},
         None,
         "Anrufen – nicht per E-Mail: Opt-out",
@@ -588,3 +609,11 @@ def test_worklist_lines_carry_the_action_links_in_html_and_text() -> None:
             {},
             lambda c, i: dict.fromkeys(actions(c, i), 'javascript:alert(1)"'),
         )
+
+
+def test_the_footer_reads_well_whatever_the_bank_is_called() -> None:
+    # The default name "Ihre Bank" after "von" read "versandt von Ihre Bank".
+    for bank in ("Ihre Bank", "Musterbank AG"):
+        r = render_client_digest(digest(), UNSUBSCRIBE, bank_name=bank)
+        assert f"Absender: {bank}." in r.text
+        assert "von Ihre Bank" not in r.text and "von Ihre Bank" not in r.html

@@ -79,3 +79,45 @@ def test_an_unsafe_message_id_or_link_is_refused() -> None:
         build(
             unsubscribe=UnsubscribeLinks(mailto="mailto:x@bank.example>\r\nX: y", https="https://x")
         )
+
+
+def test_a_value_equal_to_an_existing_file_path_is_text_never_an_attachment(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """yagmail attaches a content string that equals an existing file's path; votum builds
+    its own messages, so such a name is shown as text and the file never leaves the
+    machine. Sent through a real SMTP server and parsed as received."""
+    from flows.notify.render import render_client_digest
+    from flows.notify.transport import SmtpTransport
+    from flows.settings import Settings
+    from tests.notify.test_render import UNSUBSCRIBE, digest, holding
+    from tests.smtp_server import RecordingSmtpServer
+
+    secret_file = tmp_path / "clients.csv"
+    secret_file.write_text("C1;Jürgen;Müller;DE-SECRET-CONTENT\n", encoding="utf-8")
+    path = str(secret_file)
+    rendered = render_client_digest(
+        digest(holding(security_name=path), first_name=path), UNSUBSCRIBE
+    )
+    data = build(rendered=rendered, recipient_name=path)
+    with RecordingSmtpServer() as server:
+        settings = Settings(  # type: ignore[call-arg]
+            _env_file=None,
+            home=tmp_path / "home",
+            smtp_host=server.host,
+            smtp_port=server.port,
+            smtp_security="none",
+            mail_from="research@bank.example",
+        )
+        transport = SmtpTransport(settings)
+        transport.open()
+        try:
+            result = transport.send(settings.mail_from, "juergen.mueller@example.com", data)
+        finally:
+            transport.close()
+        assert result.accepted
+        (received,) = server.messages
+    message = received.message
+    assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
+    assert not list(message.iter_attachments())
+    assert b"DE-SECRET-CONTENT" not in received.data
+    text = message.get_body(preferencelist=("plain",))
+    assert text is not None and path in text.get_content()

@@ -7,6 +7,7 @@ the ledgers. Only one process may write a DuckDB file at a time: a second writer
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +23,24 @@ from flows.errors import WarehouseBusyError, WarehouseError
 from flows.ingest.drop_files import DROP_FILES, LINEAGE_COLUMNS
 
 _LOCK_HOLDER = re.compile(r"PID (\d+)")
+logger = logging.getLogger("votum.warehouse")
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """``BEGIN`` ... ``COMMIT``; on any error ``ROLLBACK`` and the error goes on. When the
+    rollback itself fails (a full disk can leave DuckDB with no transaction to roll back),
+    that is logged and the ORIGINAL error is what the caller sees, never the rollback's."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+        con.execute("COMMIT")
+    except BaseException:
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.Error as failed:
+            logger.warning("Rollback after an error failed too (%s)", type(failed).__name__)
+        raise
 
 
 def first_row(cursor: duckdb.DuckDBPyConnection) -> tuple[Any, ...] | None:

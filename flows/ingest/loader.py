@@ -30,7 +30,7 @@ from flows.ingest.reader import (
     numeric_columns,
     sha256_of,
 )
-from flows.warehouse import ensure_schema, first_row
+from flows.warehouse import ensure_schema, first_row, transaction
 
 # Bump when the way files are read changes, so that unchanged files are read again.
 LOADER_VERSION = 2
@@ -356,8 +356,7 @@ def load_drop(
         hashes = {s.path: pool.submit(sha256_of, s.path) for s in sources}
         by_kind = {s.drop_file.name: s for s in sources}
         con.execute("SET preserve_insertion_order = false")
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             for drop_file in DROP_FILES:
                 if on_file is not None:
                     on_file(1)
@@ -408,10 +407,6 @@ def load_drop(
                     FileLoad(drop_file.name, source.name, source.file_format, sha, loaded, rejected)
                 )
             _prune_holdings(con, holdings_retention_drops)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
     return DropLoad(drop_date, drop_dir, tuple(loads))
 
 
@@ -419,13 +414,8 @@ def unload_drop(con: duckdb.DuckDBPyConnection, drop_date: date) -> None:
     """Take a drop out of the raw layer again (a file fault was found after loading):
     the next run of the day loads it from scratch."""
     day = _sql_string(drop_date.isoformat())
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         for drop_file in DROP_FILES:
             con.execute(f"DELETE FROM {drop_file.table} WHERE _drop_date = DATE {day}")
         con.execute(f"DELETE FROM raw.rejected_rows WHERE drop_date = DATE {day}")
         con.execute(f"DELETE FROM raw.drop_files WHERE drop_date = DATE {day}")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise

@@ -38,7 +38,7 @@ import pyarrow as pa
 
 from flows.calendar import is_business_day
 from flows.notify.journal import Journal
-from flows.warehouse import ensure_schema, first_row, table_exists
+from flows.warehouse import ensure_schema, first_row, table_exists, transaction
 
 PENDING, HELD, SENDING, SENT, FAILED, SUPPRESSED, DISCARDED = (
     "pending",
@@ -112,8 +112,7 @@ def upsert_planned(con: duckdb.DuckDBPyConnection, messages: Sequence[PlannedMes
         ),
     )
     before = _count(con)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.register("planned", planned)
         con.execute(
             f"""
@@ -139,10 +138,6 @@ def upsert_planned(con: duckdb.DuckDBPyConnection, messages: Sequence[PlannedMes
             """
         )
         con.unregister("planned")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return _count(con) - before
 
 
@@ -224,8 +219,7 @@ def apply_journal(con: duckdb.DuckDBPyConnection, journal: Journal) -> int:
     description)."""
     outcomes = journal.outcomes()
     in_flight = journal.in_flight()
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         if outcomes:
             table = pa.table(
                 {
@@ -277,10 +271,6 @@ def apply_journal(con: duckdb.DuckDBPyConnection, journal: Journal) -> int:
             "UPDATE ops.delivery_ledger SET status = 'pending', updated_at = now() "
             "WHERE status = 'sending'"
         )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     journal.forget(o.message_key for o in outcomes)
     journal.clear_in_flight(in_flight)
     return len(outcomes)
@@ -487,8 +477,7 @@ def _decide(
     con: duckdb.DuckDBPyConnection, business_day: date, decision: str, status: str, note: str | None
 ) -> int:
     ensure_ledger(con)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         changed = first_row(
             con.execute(
                 """
@@ -505,8 +494,4 @@ def _decide(
             "decision_note = ? WHERE business_day = ?",
             [decision, note, business_day],
         )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return int(changed[0]) if changed else 0

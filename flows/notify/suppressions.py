@@ -9,7 +9,7 @@ import duckdb
 import pyarrow as pa
 
 from flows.notify.journal import Journal
-from flows.warehouse import ensure_schema
+from flows.warehouse import ensure_schema, transaction
 
 
 def sync_suppressions(con: duckdb.DuckDBPyConnection, journal: Journal) -> int:
@@ -42,14 +42,9 @@ def sync_suppressions(con: duckdb.DuckDBPyConnection, journal: Journal) -> int:
             ]
         ),
     )
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute("DELETE FROM raw.suppression_list")
         con.register("journal_suppressions", table)
         con.execute("INSERT INTO raw.suppression_list SELECT * FROM journal_suppressions")
         con.unregister("journal_suppressions")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return added

@@ -17,6 +17,7 @@ import duckdb
 from flows.ingest.drop_files import DropFile
 from flows.ingest.reader import SourceFile
 from flows.quality.rules import Rule
+from flows.warehouse import transaction
 
 
 def _sql_string(value: str) -> str:
@@ -90,8 +91,7 @@ def quarantine_rows(
     raw_batch = (
         f"(SELECT * FROM {drop_file.table} WHERE _drop_date = DATE '{drop_date.isoformat()}')"
     )
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.executemany(
             "INSERT INTO ops.quarantine (drop_date, file_kind, file_name, line, raw_row, reasons) "
             "VALUES (?, ?, ?, ?, ?, ?)",
@@ -101,10 +101,6 @@ def quarantine_rows(
             f"DELETE FROM {drop_file.table} WHERE _drop_date = ? AND ({_faulty(rules, raw_batch)})",
             [drop_date],
         )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return len(entries)
 
 

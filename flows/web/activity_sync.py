@@ -10,7 +10,7 @@ from datetime import date, datetime
 import duckdb
 import pyarrow as pa
 
-from flows.warehouse import ensure_schema
+from flows.warehouse import ensure_schema, transaction
 from flows.web.activity_store import ActivityStore
 
 _COLUMNS = pa.schema(
@@ -48,14 +48,9 @@ def sync_worklist_activities(con: duckdb.DuckDBPyConnection, store: ActivityStor
         },
         schema=_COLUMNS,
     )
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute("DELETE FROM raw.worklist_activities")
         con.register("store_worklist_activities", table)
         con.execute("INSERT INTO raw.worklist_activities SELECT * FROM store_worklist_activities")
         con.unregister("store_worklist_activities")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return len(rows)

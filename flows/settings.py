@@ -145,6 +145,14 @@ class Settings(BaseSettings):
         ),
     )
 
+    demo_clock_file: Path | None = Field(
+        default=None,
+        description=(
+            "For votum demo only (flows/clock.py): a file holding the simulated current "
+            "instant that sending, clicks and expiry stamp; unset, the real clock."
+        ),
+    )
+
     sla_business_days: int = Field(default=2, ge=0, le=30)
     max_change_share: float = Field(default=0.25, gt=0, le=1)
     min_changed_isins: int = Field(

@@ -36,12 +36,13 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
 import duckdb
 
+from flows.clock import clock_for
 from flows.notify.faults import after_accept
 from flows.notify.journal import Journal, open_journal
 from flows.notify.ledger import (
@@ -80,7 +81,6 @@ from flows.notify.render import (
     render_worklist,
 )
 from flows.notify.transport import SendResult, SmtpError, SmtpTransport
-from flows.parameters import today_in_berlin
 from flows.settings import Settings
 from flows.signing import UNSUBSCRIBE, installation_secret, make_token
 from flows.warehouse import open_warehouse
@@ -287,7 +287,7 @@ class _Worker:
     ) -> None:
         self.settings = settings
         self.transport = transport
-        self.journal = Journal(journal_path or settings.journal_path)
+        self.journal = Journal(journal_path or settings.journal_path, clock=clock_for(settings))
         self.throttle = throttle
         self.sleep = sleep
 
@@ -425,7 +425,7 @@ def _dispatch_kind(
     ):
         tried.update(m.message_key for m in batch)
         delivery = statuses(con, digest_keys(batch)) if kind == ADVISOR_WORKLIST else {}
-        sent_at = datetime.now(UTC)
+        sent_at = clock_for(settings).now()
         _send_batch(
             workers,
             batch,
@@ -453,7 +453,7 @@ def dispatch(
     senders: Counter[str] = Counter()
     with (
         open_warehouse(settings.warehouse_path) as con,
-        open_journal(settings.journal_path) as journal,
+        open_journal(settings.journal_path, clock_for(settings)) as journal,
     ):
         # Before anything else: worker processes a killed dispatch may have left running
         # stop at their next message (flows/notify/fanout.py).
@@ -464,7 +464,7 @@ def dispatch(
         tally.withdrawn += withdraw_unwanted(con, resends, business_day, kinds)
         tally.expired += expire_overdue(
             con,
-            today_in_berlin(),
+            clock_for(settings).today_in_bank(),
             settings.max_pending_business_days,
             resends,
             business_day,

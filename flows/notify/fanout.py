@@ -60,7 +60,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +68,7 @@ import duckdb
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from flows.clock import clock_for
 from flows.errors import ConfigurationError, VotumError
 from flows.notify.dispatch import (
     Throttle,
@@ -366,7 +367,7 @@ def dispatch_fanned_out(
                 ):
                     tried.update(m.message_key for m in batch)
                     delivery = statuses(con, digest_keys(batch)) if kind == ADVISOR_WORKLIST else {}
-                    sent_at = datetime.now(UTC)
+                    sent_at = clock_for(settings).now()
                     chunks = split(batch, parts)
                     futures = [
                         runner.submit(

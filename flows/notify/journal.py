@@ -33,8 +33,10 @@ import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
+
+from flows.clock import SYSTEM_CLOCK, Clock
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outcomes (
@@ -86,7 +88,9 @@ def normalise_email(address: str) -> str:
 class Journal:
     """One connection to the journal; use one per thread."""
 
-    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False, clock: Clock = SYSTEM_CLOCK) -> None:
+        # What stamps outcomes, opt-outs and suppressions (the demo's simulated clock).
+        self._clock = clock
         if read_only:
             # For looking only (`votum explain`): no file, table or journal mode is made.
             self._con = sqlite3.connect(
@@ -111,7 +115,7 @@ class Journal:
         try:
             self._con.execute(
                 "INSERT OR REPLACE INTO outcomes VALUES (?, ?, ?, ?, ?)",
-                (message_key, status, reply, attempts, datetime.now(UTC).isoformat()),
+                (message_key, status, reply, attempts, self._clock.now().isoformat()),
             )
             self._con.execute("DELETE FROM in_flight WHERE message_key = ?", (message_key,))
             self._con.execute("COMMIT")
@@ -124,7 +128,7 @@ class Journal:
         """Right before the end of the message is written to the server."""
         self._con.execute(
             "INSERT OR REPLACE INTO in_flight VALUES (?, ?)",
-            (message_key, datetime.now(UTC).isoformat()),
+            (message_key, self._clock.now().isoformat()),
         )
 
     def is_in_flight(self, message_key: str) -> bool:
@@ -166,7 +170,7 @@ class Journal:
         token = uuid.uuid4().hex
         self._con.execute(
             "INSERT OR REPLACE INTO dispatch_lease VALUES (1, ?, ?)",
-            (token, datetime.now(UTC).isoformat()),
+            (token, self._clock.now().isoformat()),
         )
         return token
 
@@ -181,14 +185,14 @@ class Journal:
         """Add an address; False when it was suppressed already (the first entry stays)."""
         cursor = self._con.execute(
             "INSERT OR IGNORE INTO suppressions VALUES (?, ?, ?, ?)",
-            (normalise_email(email), (at or datetime.now(UTC)).isoformat(), reason, source),
+            (normalise_email(email), (at or self._clock.now()).isoformat(), reason, source),
         )
         return cursor.rowcount == 1
 
     def suppress_many(self, rows: Iterable[tuple[str, str | None, str | None]], source: str) -> int:
         """Add (email, suppressed_at, reason) rows; returns how many were new."""
         before = self._count_suppressions()
-        now = datetime.now(UTC).isoformat()
+        now = self._clock.now().isoformat()
         self._con.execute("BEGIN")
         self._con.executemany(
             "INSERT OR IGNORE INTO suppressions VALUES (?, ?, ?, ?)",
@@ -217,7 +221,7 @@ class Journal:
         """Record a client's objection; False when it was recorded already (the first stays)."""
         cursor = self._con.execute(
             "INSERT OR IGNORE INTO client_opt_outs VALUES (?, ?, ?, ?)",
-            (client_id, (at or datetime.now(UTC)).isoformat(), source, reason),
+            (client_id, (at or self._clock.now()).isoformat(), source, reason),
         )
         return cursor.rowcount == 1
 
@@ -249,8 +253,8 @@ class Journal:
 
 
 @contextmanager
-def open_journal(path: Path) -> Iterator[Journal]:
-    journal = Journal(path)
+def open_journal(path: Path, clock: Clock = SYSTEM_CLOCK) -> Iterator[Journal]:
+    journal = Journal(path, clock=clock)
     try:
         yield journal
     finally:

@@ -36,6 +36,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from flows.clock import clock_for
 from flows.notify.journal import open_journal
 from flows.settings import Settings
 from flows.signing import (
@@ -101,10 +102,12 @@ def _first(values: dict[str, list[str]], name: str) -> str:
 class VotumService:
     """The routes and what they share: settings, key, paths, the rate limiter."""
 
-    def __init__(self, settings: Settings, *, today: Callable[[], date] = today_in_bank_time):
+    def __init__(self, settings: Settings, *, today: Callable[[], date] | None = None):
         self.settings = settings
         self.secret = installation_secret(settings)
-        self.today = today
+        # Clicks and opt-outs are stamped by the clock (the demo's simulated one when set).
+        self.clock = clock_for(settings)
+        self.today = today or self.clock.today_in_bank
         self.unsubscribe_path = path_of(settings.unsubscribe_url)
         self.resubscribe_path = self.unsubscribe_path.rstrip("/") + "/resubscribe"
         self.action_path = path_of(settings.worklist_action_url)
@@ -189,7 +192,7 @@ class VotumService:
         return _page(pages.opt_out_done(lang, self._resubscribe_href(client, lang)))
 
     def _record_opt_out(self, client: str) -> bool:
-        with open_journal(self.settings.journal_path) as journal:
+        with open_journal(self.settings.journal_path, self.clock) as journal:
             return journal.opt_out_client(client, source=SOURCE_ONE_CLICK)
 
     def _resubscribe_href(self, client: str, lang: str | None) -> str:
@@ -266,6 +269,7 @@ class VotumService:
                 activity_type=ACTIONS_BY_CODE[code].activity_type,
                 action=code,
                 reason=reason,
+                at=self.clock.now(),
             )
 
     # -- health -------------------------------------------------------------------------
@@ -273,7 +277,7 @@ class VotumService:
         return PlainTextResponse("ok", headers=_HEADERS)
 
 
-def create_app(settings: Settings, *, today: Callable[[], date] = today_in_bank_time) -> Starlette:
+def create_app(settings: Settings, *, today: Callable[[], date] | None = None) -> Starlette:
     service = VotumService(settings, today=today)
     paths = {service.unsubscribe_path, service.resubscribe_path, service.action_path, "/healthz"}
     if len(paths) < 4:

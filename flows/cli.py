@@ -14,16 +14,16 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from flows.errors import EXIT_DEGRADED, EXIT_HELD, VotumError
 from flows.sending_settings import check_sending_settings
 from flows.settings import Settings, get_settings
+from flows.terminal import as_json, console_for, keep_whole
 
-console = Console(highlight=False)
-error_console = Console(stderr=True, highlight=False)
+console = console_for(sys.stdout)
+error_console = console_for(sys.stderr)
 
 
 def _date(text: str) -> date:
@@ -105,14 +105,46 @@ def _command_run(args: argparse.Namespace, settings: Settings) -> int:
     )
 
 
+def _command_intraday(args: argparse.Namespace, settings: Settings) -> int:
+    from flows.pipeline import intraday_run
+
+    summary = intraday_run(run_date=args.date, inbox=args.inbox)
+    report = summary.dispatch
+    console.print(
+        f"intraday {summary.business_day}: {len(summary.batches_processed)} batches "
+        f"({', '.join(summary.batches_processed) or 'none new'}), "
+        f"{summary.client_emails_planned} client emails and {summary.worklists_planned} "
+        f"worklists planned, {summary.clients_waiting} clients waiting for the morning digest; "
+        f"{report.sent} sent"
+    )
+    if summary.held_reason:
+        error_console.print(
+            f"[bold yellow]{summary.business_day} is held:[/] {summary.held_reason}\n"
+            f"Look at it, then `votum release {summary.business_day}` or "
+            f"`votum discard {summary.business_day} --reason ...`."
+        )
+        return EXIT_HELD
+    return _undelivered_exit(
+        "intraday",
+        report.sent,
+        report.left_pending,
+        report.failed,
+        report.uncertain,
+        report.expired,
+    )
+
+
 def _command_dispatch(args: argparse.Namespace, settings: Settings) -> int:
     from flows.pipeline import dispatch_run
 
     report = dispatch_run()
-    console.print(
-        f"{report.sent} sent, {report.failed} failed, {report.suppressed} suppressed, "
-        f"{report.left_pending} left pending ({report.messages_per_second:,.0f} messages/s)"
-    )
+    if args.json:
+        print(as_json(report))
+    else:
+        console.print(
+            f"{report.sent} sent, {report.failed} failed, {report.suppressed} suppressed, "
+            f"{report.left_pending} left pending ({report.messages_per_second:,.0f} messages/s)"
+        )
     return _undelivered_exit(
         "dispatch",
         report.sent,
@@ -136,11 +168,15 @@ def _command_report(args: argparse.Namespace, settings: Settings) -> int:
     from flows.pipeline import weekly_report
 
     summary = weekly_report(WeeklyReportParameters(week=args.week, send=not args.no_send))
-    console.print(
-        f"adoption report {summary.week}: {summary.branches} branches, files in "
-        f"{summary.folder}; {summary.emails_planned} emails planned, {summary.emails_sent} "
-        f"sent, {summary.emails_failed} failed, {summary.emails_pending} left pending"
-    )
+    if args.json:
+        print(as_json(summary))
+    else:
+        console.print(
+            f"adoption report {summary.week}: {summary.branches} branches, files in "
+            f"{summary.folder}; {summary.emails_planned} emails planned, "
+            f"{summary.emails_sent} sent, {summary.emails_failed} failed, "
+            f"{summary.emails_pending} left pending"
+        )
     return _undelivered_exit(
         "report",
         summary.emails_sent,
@@ -155,11 +191,14 @@ def _command_release(args: argparse.Namespace, settings: Settings) -> int:
     from flows.pipeline import release_run
 
     released, report = release_run(business_day=args.date, note=args.note)
-    console.print(
-        f"{args.date}: {released} held emails released; {report.sent} sent, "
-        f"{report.failed} failed, {report.suppressed} suppressed, "
-        f"{report.left_pending} left pending"
-    )
+    if args.json:
+        print(as_json({"business_day": args.date, "released": released, "dispatch": report}))
+    else:
+        console.print(
+            f"{args.date}: {released} held emails released; {report.sent} sent, "
+            f"{report.failed} failed, {report.suppressed} suppressed, "
+            f"{report.left_pending} left pending"
+        )
     return _undelivered_exit(
         "release",
         report.sent,
@@ -226,7 +265,7 @@ def _command_status(args: argparse.Namespace, settings: Settings) -> int:
             str(run.counts.get("emails_sent", "")),
             (run.reason or "")[:160],
         )
-    console.print(runs)
+    console.print(keep_whole(runs, "started", "day", "took", "emails sent"))
     if status.held_days:
         held = Table(
             "day", "emails held", "held since", "reason", title="Held days (release or discard)"
@@ -238,7 +277,7 @@ def _command_status(args: argparse.Namespace, settings: Settings) -> int:
                 day.held_at.strftime("%Y-%m-%d %H:%M") if day.held_at else "",
                 day.reason,
             )
-        console.print(held)
+        console.print(keep_whole(held, "day", "emails held", "held since"))
     else:
         console.print("Held days: none.")
     if status.failed_emails:
@@ -253,7 +292,7 @@ def _command_status(args: argparse.Namespace, settings: Settings) -> int:
                 group.last_reply or "",
                 group.example_key,
             )
-        console.print(failed)
+        console.print(keep_whole(failed, "day", "failed", "e.g. ledger key"))
     else:
         console.print("Failed emails: none.")
     if status.uncertain_emails:
@@ -267,7 +306,7 @@ def _command_status(args: argparse.Namespace, settings: Settings) -> int:
                 email.message_key,
                 "once, next dispatch" if email.resend_due else "no (final)",
             )
-        console.print(uncertain)
+        console.print(keep_whole(uncertain, "day", "ledger key"))
     if status.not_sent_emails:
         not_sent = Table(
             "day", "kind", "status", "emails", "reason", title="Emails withdrawn or expired"
@@ -280,7 +319,7 @@ def _command_status(args: argparse.Namespace, settings: Settings) -> int:
                 f"{withheld.count:,}",
                 withheld.reason or "",
             )
-        console.print(not_sent)
+        console.print(keep_whole(not_sent, "day", "emails"))
     if status.quarantined:
         quarantine = Table(
             "drop", "file", "rows", "why (rows)", title="Quarantined rows (ops.quarantine)"
@@ -288,7 +327,7 @@ def _command_status(args: argparse.Namespace, settings: Settings) -> int:
         for entry in status.quarantined:
             why = "; ".join(f"{reason}: {n:,}" for reason, n in entry.reasons.items())
             quarantine.add_row(entry.drop_date.isoformat(), entry.file_kind, f"{entry.rows:,}", why)
-        console.print(quarantine)
+        console.print(keep_whole(quarantine, "drop", "rows"))
     else:
         console.print("Quarantined rows: none.")
     upcoming = Table(
@@ -298,7 +337,7 @@ def _command_status(args: argparse.Namespace, settings: Settings) -> int:
         upcoming.add_row(
             scheduled.at.strftime("%a %Y-%m-%d %H:%M"), scheduled.deployment, scheduled.note or ""
         )
-    console.print(upcoming)
+    console.print(keep_whole(upcoming, "when (Europe/Berlin)"))
     return 0
 
 
@@ -519,6 +558,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--preview-dir", type=Path, help="where --dry-run writes (default VOTUM_HOME/preview/DATE)"
     )
     run.set_defaults(handler=_command_run)
+
+    intraday = commands.add_parser(
+        "intraday",
+        help="process the day's intraday ratings batches not processed yet (after `votum run`)",
+    )
+    intraday.add_argument("--date", type=_date, help="business day (default: today, Berlin)")
+    intraday.add_argument(
+        "--inbox",
+        type=Path,
+        help="folder holding <inbox>/<YYYY-MM-DD>/intraday/<HHMMSS>/ (default VOTUM_INBOX)",
+    )
+    intraday.set_defaults(handler=_command_intraday)
 
     status = commands.add_parser(
         "status", help="last runs, held days, failed emails, quarantine, next scheduled runs"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,11 +28,24 @@ from flows.engines.target import (
     mart_rule_outcomes,
     mirror_marts,
 )
-from flows.errors import RunRefusedError, VotumError
+from flows.errors import RunInProgressError, RunRefusedError, VotumError
 from flows.held_days import RELEASED, refuse_contrary_decision
 from flows.ingest.drop_files import DROP_FILES
-from flows.ingest.loader import DropLoad, drop_dir_for, load_drop
-from flows.ingest.ready import wait_for_drop
+from flows.ingest.loader import DropLoad, FileLoad, drop_dir_for, load_drop
+from flows.ingest.reader import SourceFile
+from flows.ingest.ready import check_drop_ready, wait_for_drop
+from flows.intraday.batches import (
+    Batch,
+    batch_source,
+    find_batches,
+    load_batch,
+    mark_processed,
+    processed_batches,
+    require_morning_run,
+)
+from flows.intraday.gate import check_batch
+from flows.intraday.plan import INTRADAY_MODELS, plan_batch
+from flows.intraday.plan import BatchPlan as IntradayBatchPlan
 from flows.logs import attach_log_file
 from flows.notify.dispatch import DispatchReport, dispatch
 from flows.notify.journal import open_journal
@@ -455,6 +468,160 @@ def _day_counts(summary: DaySummary) -> dict[str, int]:
         "emails_expired": summary.emails_expired,
         "emails_previewed": summary.emails_previewed,
     }
+
+
+@dataclass(frozen=True)
+class IntradaySummary:
+    business_day: date
+    batches_processed: tuple[str, ...] = ()
+    client_emails_planned: int = 0
+    worklists_planned: int = 0
+    clients_waiting: int = 0  # beyond the daily limit: in the next morning's digest
+    held_reason: str | None = None
+    dispatch: DispatchReport = field(default_factory=DispatchReport)
+    skipped_reason: str | None = None  # a scheduled call that found the run lock taken
+
+
+@task(name="pending-batches", cache_policy=NO_CACHE)
+def pending_batches(day: date, inbox: Path) -> list[Batch]:
+    """The day's batches not processed yet, in delivery order (the morning run first)."""
+    with open_warehouse(get_settings().warehouse_path) as con:
+        require_morning_run(con, day)
+        done = processed_batches(con, day)
+    return [b for b in find_batches(inbox, day) if b.batch_id not in done]
+
+
+@task(name="ingest-batch", cache_policy=NO_CACHE)
+def ingest_batch(batch: Batch) -> tuple[SourceFile, FileLoad]:
+    settings = get_settings()
+    check_drop_ready(batch.folder, settings.drop_ready_marker)
+    with open_warehouse(settings.warehouse_path) as con:
+        source = batch_source(con, batch)
+        load = load_batch(con, batch, source)
+        set_run_date(con, batch.day, settings.sla_business_days)
+        with open_journal(settings.journal_path) as journal:
+            sync_suppressions(con, journal)
+    return source, load
+
+
+@task(name="check-batch-quality", cache_policy=NO_CACHE)
+def check_batch_quality(batch: Batch, source: SourceFile, load: FileLoad) -> int:
+    return check_batch(get_settings(), batch, source, load).quarantined
+
+
+@task(name="build-batch-marts", cache_policy=NO_CACHE)
+def build_batch_marts() -> int:
+    """dbt builds what a batch changes: the rating history, the day's changes and the
+    change-by-client rows of the day (raw.run_context), and the notification lines."""
+    return len(build_selected(get_settings(), list(INTRADAY_MODELS)).nodes)
+
+
+@task(name="plan-batch-emails", cache_policy=NO_CACHE)
+def plan_batch_emails(batch: Batch, load: FileLoad, hold_reason: str | None) -> IntradayBatchPlan:
+    settings = get_settings()
+    with (
+        open_warehouse(settings.warehouse_path) as con,
+        open_journal(settings.journal_path) as journal,
+    ):
+        plan = plan_batch(
+            con,
+            journal,
+            batch.day,
+            batch.batch_id,
+            max_per_client=settings.max_intraday_emails_per_client,
+            max_change_share=settings.max_change_share,
+            min_changed_isins=settings.min_changed_isins,
+            advisor_language=settings.advisor_language,
+            mail_domain=settings.mail_domain,
+            hold_reason=hold_reason,
+        )
+        mark_processed(con, batch, load, "held" if plan.held_reason else "planned")
+    return plan
+
+
+@flow(name="votum-intraday-run", persist_result=False, validate_parameters=True)
+def intraday_run(
+    run_date: date | None = None, inbox: Path | None = None, scheduled: bool = False
+) -> IntradaySummary:
+    """The day's intraday batches not processed yet, one after the other in delivery
+    order, each through the daily run's stages: ingest, raw gate, dbt build of the day,
+    mart gate, plan; then dispatch. A batch that fails stops the call there: later
+    batches wait for it (their changes are sequenced after it). ``scheduled``: a call
+    that finds the daily run holding the run lock returns quietly (the next poll tries)."""
+    settings = get_settings()
+    checked_target(settings)
+    check_sending_settings(settings)
+    day = run_date or today_in_berlin()
+    folder = inbox or settings.inbox_dir
+    try:
+        with _one_run("intraday", f"votum intraday {day}", run_date=day) as record:
+            return _intraday_stages(record, day, folder)
+    except RunInProgressError as exc:
+        if not scheduled:
+            raise
+        get_run_logger().info("skipped, the next poll tries again: %s", exc)
+        return IntradaySummary(day, skipped_reason=str(exc))
+
+
+def _intraday_batch(record: RunRecord, batch: Batch) -> IntradayBatchPlan:
+    """One batch through the stages; the run ledger names the batch in each stage."""
+    prefix = f"batch_{batch.batch_id}"
+    source, load = record.stage(f"{prefix}_ingest", lambda: ingest_batch(batch))
+    quarantined = record.stage(
+        f"{prefix}_quality_raw", lambda: check_batch_quality(batch, source, load)
+    )
+    record.stage(f"{prefix}_dbt_build", build_batch_marts)
+    marts = record.stage(f"{prefix}_quality_marts", lambda: check_mart_quality(batch.day))
+    hold = "; ".join(marts.hold_reasons) or None
+    plan = record.stage(f"{prefix}_plan", lambda: plan_batch_emails(batch, load, hold))
+    get_run_logger().info(
+        "batch %s: %d rows, %d quarantined, %d client emails, %d worklists, %d clients "
+        "waiting for the morning%s",
+        batch.label,
+        load.rows_loaded,
+        quarantined,
+        plan.client_emails,
+        plan.worklists,
+        plan.waiting_clients,
+        f"; HELD: {plan.held_reason}" if plan.held_reason else "",
+    )
+    return plan
+
+
+def _intraday_stages(record: RunRecord, day: date, inbox: Path) -> IntradaySummary:
+    batches = record.stage("find_batches", lambda: pending_batches(day, inbox))
+    done: list[str] = []
+    emails = worklists = waiting = 0
+    held: str | None = None
+    for batch in batches:
+        plan = _intraday_batch(record, batch)
+        done.append(batch.batch_id)
+        emails += plan.client_emails
+        worklists += plan.worklists
+        waiting += plan.waiting_clients
+        held = held or plan.held_reason
+    if held:
+        record.hold(held)
+    report = record.stage("dispatch", dispatch_emails)
+    record.count(
+        {
+            "batches_processed": len(done),
+            "intraday_emails_planned": emails,
+            "intraday_worklists_planned": worklists,
+            "clients_waiting_for_digest": waiting,
+        }
+        | _dispatch_counts(report)
+    )
+    _note_undelivered(record, report)
+    return IntradaySummary(
+        business_day=day,
+        batches_processed=tuple(done),
+        client_emails_planned=emails,
+        worklists_planned=worklists,
+        clients_waiting=waiting,
+        held_reason=held,
+        dispatch=report,
+    )
 
 
 @task(name="release-held-day", cache_policy=NO_CACHE)

@@ -158,6 +158,14 @@ class Settings(BaseSettings):
     min_changed_isins: int = Field(
         default=20, ge=0, description="The circuit breaker trips only from this many changes."
     )
+    max_intraday_emails_per_client: int = Field(
+        default=2,
+        ge=0,
+        description=(
+            "Intraday emails one client gets at most per day; further changes of the day's "
+            "batches wait for the next morning's digest."
+        ),
+    )
 
     dbt_target: str = "duckdb"
     dbt_project_dir: Path = PROJECT_ROOT / "dbt_project"

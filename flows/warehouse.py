@@ -156,6 +156,8 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
                     f'ALTER TABLE {drop_file.table} ADD COLUMN IF NOT EXISTS "{column.name}" '
                     f"{column.type}"
                 )
+    # Ratings of an intraday batch carry its delivery time (HHMMSS); the morning drop NULL.
+    con.execute("ALTER TABLE raw.ratings ADD COLUMN IF NOT EXISTS _batch VARCHAR")
     con.execute(
         """
         CREATE TABLE IF NOT EXISTS raw.drop_files (

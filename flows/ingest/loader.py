@@ -291,9 +291,16 @@ def _parquet_names(con: duckdb.DuckDBPyConnection, source: SourceFile) -> list[s
     return [str(r[0]).strip() for r in rows]
 
 
+def _drop_only(drop_file: DropFile) -> str:
+    """The condition that keeps the day's intraday batches (``_batch``) when the morning
+    drop's ratings are loaded again or taken out: those are batches of their own."""
+    return " AND _batch IS NULL" if drop_file.name == "ratings" else ""
+
+
 def _forget_file(con: duckdb.DuckDBPyConnection, drop_file: DropFile, drop_date: date) -> None:
     day = _sql_string(drop_date.isoformat())
-    con.execute(f"DELETE FROM {drop_file.table} WHERE _drop_date = DATE {day}")
+    kept = _drop_only(drop_file)
+    con.execute(f"DELETE FROM {drop_file.table} WHERE _drop_date = DATE {day}{kept}")
     con.execute(
         f"DELETE FROM raw.rejected_rows WHERE drop_date = DATE {day} AND file_kind = ?",
         [drop_file.name],
@@ -416,6 +423,7 @@ def unload_drop(con: duckdb.DuckDBPyConnection, drop_date: date) -> None:
     day = _sql_string(drop_date.isoformat())
     with transaction(con):
         for drop_file in DROP_FILES:
-            con.execute(f"DELETE FROM {drop_file.table} WHERE _drop_date = DATE {day}")
+            kept = _drop_only(drop_file)
+            con.execute(f"DELETE FROM {drop_file.table} WHERE _drop_date = DATE {day}{kept}")
         con.execute(f"DELETE FROM raw.rejected_rows WHERE drop_date = DATE {day}")
         con.execute(f"DELETE FROM raw.drop_files WHERE drop_date = DATE {day}")

@@ -48,9 +48,12 @@ from flows.notify.journal import Journal, open_journal
 from flows.notify.ledger import (
     ADOPTION_REPORT,
     ADOPTION_SUMMARY,
+    ADVISOR_INTRADAY,
     ADVISOR_WEEKLY,
     ADVISOR_WORKLIST,
     CLIENT_DIGEST,
+    CLIENT_INTRADAY,
+    CLIENT_KINDS,
     EXPIRED,
     FAILED,
     OPS_ALERT,
@@ -60,6 +63,7 @@ from flows.notify.ledger import (
     SUPPRESSED,
     UNCERTAIN,
     WITHDRAWN,
+    WORKLIST_KINDS,
     ClaimedMessage,
     apply_journal,
     claim,
@@ -89,7 +93,9 @@ from flows.web.links import worklist_action_links
 # Clients first, then advisors (their worklists say who was emailed), then managers.
 KINDS_IN_ORDER = (
     CLIENT_DIGEST,
+    CLIENT_INTRADAY,
     ADVISOR_WORKLIST,
+    ADVISOR_INTRADAY,
     ADOPTION_REPORT,
     ADOPTION_SUMMARY,
     ADVISOR_WEEKLY,
@@ -196,13 +202,13 @@ def render_claimed(
         rendered = Rendered(subject=page.subject, text=page.text, html=page.html)
     elif message.kind == OPS_ALERT:
         rendered = render_ops_alert(ops_alert_from_json(message.payload))
-    elif message.kind == CLIENT_DIGEST:
+    elif message.kind in CLIENT_KINDS:
         digest = client_digest_from_json(message.payload)
         unsubscribe = unsubscribe_links(
             settings, digest.client_id, message.business_day, digest.language
         )
         rendered = render_client_digest(digest, unsubscribe, bank_name=settings.bank_name)
-    elif message.kind == ADVISOR_WORKLIST:
+    elif message.kind in WORKLIST_KINDS:
         worklist = worklist_from_json(message.payload)
         # Each line's signed action links for votum serve; they expire counted from today.
         actions = worklist_action_links(
@@ -327,7 +333,7 @@ class _Worker:
         if self.journal.is_suppressed(message.recipient_email):
             return SUPPRESSED, "suppressed before sending"
         if (
-            message.kind == CLIENT_DIGEST
+            message.kind in CLIENT_KINDS
             and message.recipient_id
             and self.journal.client_opt_out(message.recipient_id) is not None
         ):
@@ -424,7 +430,7 @@ def _dispatch_kind(
         con, kind, settings.dispatch_batch_size, business_day, exclude=tried, resends=resends
     ):
         tried.update(m.message_key for m in batch)
-        delivery = statuses(con, digest_keys(batch)) if kind == ADVISOR_WORKLIST else {}
+        delivery = statuses(con, digest_keys(batch)) if kind in WORKLIST_KINDS else {}
         sent_at = clock_for(settings).now()
         _send_batch(
             workers,
@@ -512,8 +518,8 @@ def dispatch(
 def _report(tally: _Tally, senders: Counter[str], started: float) -> DispatchReport:
     return DispatchReport(
         sent=tally.sent,
-        digests_sent=tally.sent_by_kind[CLIENT_DIGEST],
-        worklists_sent=tally.sent_by_kind[ADVISOR_WORKLIST],
+        digests_sent=sum(tally.sent_by_kind[k] for k in CLIENT_KINDS),
+        worklists_sent=sum(tally.sent_by_kind[k] for k in WORKLIST_KINDS),
         failed=tally.failed,
         suppressed=tally.suppressed,
         left_pending=tally.left_pending,

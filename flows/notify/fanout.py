@@ -81,11 +81,11 @@ from flows.notify.dispatch import (
 )
 from flows.notify.journal import Journal
 from flows.notify.ledger import (
-    ADVISOR_WORKLIST,
     PENDING,
     SENT,
     UNCERTAIN,
     UNKNOWN_AFTER_CRASH,
+    WORKLIST_KINDS,
     ClaimedMessage,
     apply_journal,
     claim,
@@ -366,7 +366,7 @@ def dispatch_fanned_out(
                     con, kind, limit, business_day, exclude=tried, resends=resends
                 ):
                     tried.update(m.message_key for m in batch)
-                    delivery = statuses(con, digest_keys(batch)) if kind == ADVISOR_WORKLIST else {}
+                    delivery = statuses(con, digest_keys(batch)) if kind in WORKLIST_KINDS else {}
                     sent_at = clock_for(settings).now()
                     chunks = split(batch, parts)
                     futures = [

@@ -52,6 +52,11 @@ PENDING, HELD, SENDING, SENT, FAILED, SUPPRESSED, DISCARDED = (
 UNCERTAIN, WITHDRAWN, EXPIRED = "uncertain", "withdrawn", "expired"
 OPEN_STATUSES = (PENDING, HELD)
 CLIENT_DIGEST, ADVISOR_WORKLIST = "client_digest", "advisor_worklist"
+# An intraday batch's client email and advisor worklist (flows/intraday): the same
+# payloads, keyed by day, batch and recipient; every guarantee of the daily ones holds.
+CLIENT_INTRADAY, ADVISOR_INTRADAY = "client_intraday", "advisor_intraday"
+CLIENT_KINDS = (CLIENT_DIGEST, CLIENT_INTRADAY)
+WORKLIST_KINDS = (ADVISOR_WORKLIST, ADVISOR_INTRADAY)
 ADOPTION_REPORT, ADOPTION_SUMMARY = "adoption_report", "adoption_summary"
 ADVISOR_WEEKLY = "advisor_weekly"  # an advisor's own week, with the branch reports
 OPS_ALERT = "ops_alert"
@@ -304,7 +309,7 @@ OPTED_OUT_SINCE = "withdrawn: the client opted out in a later client file"
 ADDRESS_CHANGED = "withdrawn: the email address is no longer the client's"
 OPTED_OUT_BY_LINK = "withdrawn: the client objected through their opt-out link"
 # Emails that say what changed on a business day: late, they mislead.
-EXPIRING_KINDS = (CLIENT_DIGEST, ADVISOR_WORKLIST)
+EXPIRING_KINDS = (*CLIENT_KINDS, *WORKLIST_KINDS)
 
 
 def _scope(business_day: date | None, kinds: Sequence[str] | None) -> tuple[str, list[object]]:
@@ -343,7 +348,7 @@ def withdraw_unwanted(
                                      THEN ? ELSE ? END,
                 updated_at = now()
             FROM main.dim_clients AS clients
-            WHERE ledger.kind = 'client_digest'
+            WHERE ledger.kind IN ('client_digest', 'client_intraday')
               AND {_sendable("ledger")}
               AND clients.client_id = ledger.recipient_id
               AND (NOT coalesce(clients.notify_opt_in, false)

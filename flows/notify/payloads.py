@@ -64,6 +64,7 @@ class ClientDigest:
     language: Language
     advisor: AdvisorContact | None
     holdings: tuple[HoldingChange, ...]
+    batch: str | None = None  # an intraday batch's delivery time HHMMSS; None: the digest
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,7 @@ class AdvisorWorklist:
     branch: str | None
     language: Language
     lines: tuple[WorklistLine, ...] = field(default_factory=tuple)
+    batch: str | None = None  # an intraday batch's delivery time HHMMSS; None: the day's
 
 
 def to_json(payload: ClientDigest | AdvisorWorklist) -> str:

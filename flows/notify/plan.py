@@ -359,8 +359,21 @@ CHUNK_ROWS = 20_000
 
 # The day's rows are read client by client, a chunk at a time: a bank-sized day
 # (130,000 affected positions) never sits in memory at once as Python objects.
+# Besides the day's own lines: the changes of the previous day's intraday batches that
+# an eligible client was not emailed about (the daily limit of intraday emails), unless an
+# earlier email already carried them.
 _LINES_BY_CLIENT = """
-    SELECT * FROM mart_notification_lines WHERE business_day = ?
+    SELECT * FROM mart_notification_lines AS lines
+    WHERE (business_day = ? AND batch_id IS NULL)
+       OR (batch_id IS NOT NULL AND notify_eligible
+           AND business_day = (SELECT max(business_day) FROM mart_notification_lines
+                               WHERE business_day < ?)
+           AND NOT EXISTS (
+               SELECT 1 FROM ops.delivery_ledger AS ledger
+               WHERE ledger.recipient_id = lines.client_id
+                 AND ledger.kind IN ('client_intraday', 'client_digest')
+                 AND ledger.business_day < ?
+                 AND list_contains(string_split(ledger.change_ids, ','), lines.change_id)))
     ORDER BY client_id, market_value_eur DESC, isin
 """
 
@@ -479,7 +492,8 @@ def plan_day(
     new_rows = lines = to_call = without_advisor = 0
     # One pass in client order: each client's digest, and their worklist lines kept per
     # advisor until every client has been seen.
-    for chunk in read_grouped(con, _LINES_BY_CLIENT, [business_day], "client_id"):
+    days = [business_day] * 3
+    for chunk in read_grouped(con, _LINES_BY_CLIENT, days, "client_id"):
         decided = decide_eligibility(chunk, suppressed)
         digests = build_digests([r for r in decided if r["notify_eligible"]], history, business_day)
         emailed_now = {d.client_id for d in digests}

@@ -237,6 +237,7 @@ _DIGEST_TEXTS: dict[str, dict[str, str]] = {
         "intro_one": "unser Research hat die Einstufung eines Wertpapiers in Ihrem Depot geändert.",
         "intro_many": "unser Research hat die Einstufung von {count} Wertpapieren in Ihrem "
         "Depot geändert.",
+        "intraday_lead": "Aktuell, heute um {time} Uhr:",
         "upgrade": "Heraufstufung",
         "downgrade": "Herabstufung",
         "rating": "Einstufung",
@@ -273,6 +274,7 @@ _DIGEST_TEXTS: dict[str, dict[str, str]] = {
         "greeting": "Dear {name},",
         "greeting_neutral": "Dear client,",
         "intro_one": "our research team has changed its rating of a security in your portfolio.",
+        "intraday_lead": "Just now, today at {time}:",
         "intro_many": "our research team has changed its rating of {count} securities in "
         "your portfolio.",
         "upgrade": "Upgrade",
@@ -345,6 +347,8 @@ _WORKLIST_TEXTS: dict[str, dict[str, str]] = {
         "reason_invalid_email": "keine gültige E-Mail-Adresse",
         "reason_suppressed": "gesperrt (Widerspruch)",
         "reason_unknown_client": "Kundenstammdaten fehlen",
+        "reason_waits_for_digest": "Tageslimit erreicht: folgt im Digest des nächsten Morgens",
+        "batch": "Lieferung {time} Uhr",
         "footer": "Bitte dokumentieren Sie jeden Kundenkontakt im CRM.",
         "actions": "Erledigt",
         "actions_intro": "Ein Klick auf eine Aktion öffnet eine Bestätigungsseite; erst deren "
@@ -392,6 +396,8 @@ _WORKLIST_TEXTS: dict[str, dict[str, str]] = {
         "reason_invalid_email": "no valid email address",
         "reason_suppressed": "suppressed (objection)",
         "reason_unknown_client": "client master data missing",
+        "reason_waits_for_digest": "daily limit reached: in the next morning's digest",
+        "batch": "delivered at {time}",
         "footer": "Please log every client contact in the CRM.",
         "actions": "Done",
         "actions_intro": "A click on an action opens a confirmation page; its button records "
@@ -516,6 +522,13 @@ def _digest_subject(digest: ClientDigest, texts: Mapping[str, str]) -> str:
     return clean_header_text(subject)
 
 
+def batch_time(batch: str) -> str:
+    """An intraday batch's folder name HHMMSS as the time of day, HH:MM."""
+    if len(batch) != 6 or not batch.isdigit():
+        raise ValueError("an intraday batch is named HHMMSS")
+    return f"{batch[:2]}:{batch[2:4]}"
+
+
 def render_client_digest(
     digest: ClientDigest, unsubscribe: UnsubscribeLinks, *, bank_name: str = "Ihre Bank"
 ) -> Rendered:
@@ -546,6 +559,8 @@ def _render_client_digest(
     )
     securities = len({h.isin for h in digest.holdings})
     intro = texts["intro_one"] if securities == 1 else texts["intro_many"].format(count=securities)
+    if digest.batch:
+        intro = f"{texts['intraday_lead'].format(time=batch_time(digest.batch))} {intro}"
     advisor_name = _line(digest.advisor.name) if digest.advisor else ""
     advisor_email = _line(digest.advisor.email) if digest.advisor else ""
     bank = _line(bank_name)
@@ -727,7 +742,8 @@ def _render_worklist(
         "lang": language,
         "t": texts,
         "subject": subject,
-        "title": f"{texts['title']} {day}",
+        "title": f"{texts['title']} {day}"
+        + (f", {texts['batch'].format(time=batch_time(worklist.batch))}" if worklist.batch else ""),
         "greeting": texts["greeting"].format(name=name) if name else texts["greeting_neutral"],
         "branch": _line(worklist.branch),
         "lines": lines,

@@ -47,7 +47,8 @@ recognised as (
         ratings.currency,
         ratings.drop_date,
         ratings.rated_at_as_delivered,
-        ratings.source_file
+        ratings.source_file,
+        ratings.batch_id
     from ratings
     inner join rating_labels
         on {{ normalize_label('ratings.rating_label') }} = rating_labels.label
@@ -89,7 +90,8 @@ final as (
         currency,
         drop_date,
         rated_at_as_delivered,
-        source_file
+        source_file,
+        batch_id
     from deduplicated
     where publication_number = 1
 

@@ -69,7 +69,8 @@ final as (
         client_changes.advisor_id,
         advisors.advisor_name,
         advisors.email as advisor_email,
-        advisors.branch
+        advisors.branch,
+        client_changes.batch_id
     from client_changes
     inner join rating_changes
         on client_changes.change_id = rating_changes.change_id

@@ -158,6 +158,7 @@ enriched as (
         changed_securities.change_type,
         changed_securities.changed_on,
         changed_securities.business_day,
+        changed_securities.batch_id,
         affected_positions.snapshot_date,
         affected_positions.quantity,
         affected_positions.market_value_eur,
@@ -209,7 +210,8 @@ final as (
         portfolio_weight,
         ineligible_reason is null as notify_eligible,
         ineligible_reason,
-        holdings_source_file
+        holdings_source_file,
+        batch_id
     from enriched
 
 )

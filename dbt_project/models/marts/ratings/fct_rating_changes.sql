@@ -9,37 +9,47 @@ rating_history as (
 ),
 
 -- Per ISIN, publications in the order research made them: by rating time, then by the
--- drop that delivered them (a later drop corrects an earlier one).
+-- drop that delivered them (a later drop corrects an earlier one), then within a day the
+-- morning drop before the day's intraday batches, the batches by delivery time.
+ordered_history as (
+
+    select
+        *,
+        coalesce(batch_id, '') as batch_order
+    from rating_history
+
+),
+
 sequenced as (
 
     select
         *,
         lag(rating_code) over (
-            partition by isin order by rated_at, drop_date, rating_event_id
+            partition by isin order by rated_at, drop_date, batch_order, rating_event_id
         ) as previous_rating,
         lag(rating_rank) over (
-            partition by isin order by rated_at, drop_date, rating_event_id
+            partition by isin order by rated_at, drop_date, batch_order, rating_event_id
         ) as previous_rating_rank,
         lag(rated_at) over (
-            partition by isin order by rated_at, drop_date, rating_event_id
+            partition by isin order by rated_at, drop_date, batch_order, rating_event_id
         ) as previous_rated_at,
         lag(target_price) over (
-            partition by isin order by rated_at, drop_date, rating_event_id
+            partition by isin order by rated_at, drop_date, batch_order, rating_event_id
         ) as previous_target_price,
         -- Lineage of the previous publication: its key, drop, file and label as delivered.
         lag(rating_event_id) over (
-            partition by isin order by rated_at, drop_date, rating_event_id
+            partition by isin order by rated_at, drop_date, batch_order, rating_event_id
         ) as previous_rating_event_id,
         lag(drop_date) over (
-            partition by isin order by rated_at, drop_date, rating_event_id
+            partition by isin order by rated_at, drop_date, batch_order, rating_event_id
         ) as previous_drop_date,
         lag(source_file) over (
-            partition by isin order by rated_at, drop_date, rating_event_id
+            partition by isin order by rated_at, drop_date, batch_order, rating_event_id
         ) as previous_source_file,
         lag(rating_label) over (
-            partition by isin order by rated_at, drop_date, rating_event_id
+            partition by isin order by rated_at, drop_date, batch_order, rating_event_id
         ) as previous_rating_label
-    from rating_history
+    from ordered_history
 
 ),
 
@@ -83,7 +93,8 @@ final as (
         previous_rating_event_id,
         previous_drop_date,
         previous_source_file,
-        previous_rating_label
+        previous_rating_label,
+        batch_id
     from changes
 
 )

@@ -19,7 +19,10 @@ renamed as (
         cast(target_price as decimal(18, 4)) as target_price,
         upper(trim(currency)) as currency,
         _drop_date as drop_date,
-        _source_file as source_file
+        _source_file as source_file,
+        -- The intraday batch (its delivery time HHMMSS) that delivered the row; null for
+        -- the morning drop.
+        _batch as batch_id
     from source
 
 )

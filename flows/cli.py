@@ -412,7 +412,7 @@ def _command_mailbox(args: argparse.Namespace, settings: Settings) -> int:
     table = Table("key", "kind", "to", "subject", title=f"{len(entries)} messages in {maildir}")
     for entry in entries[-args.last :]:
         table.add_row(entry.key, entry.kind or "", entry.to, entry.subject)
-    console.print(table)
+    console.print(keep_whole(table, "key"))
     return 0
 
 
@@ -478,7 +478,9 @@ def _export(args: argparse.Namespace, columns: Sequence[str], rows: list[tuple[s
     table = Table(*columns, title=f"{len(rows)} rows since {args.since}")
     for row in rows:
         table.add_row(*row)
-    console.print(table)
+    # Ids, addresses and times whole; names and reasons wrap.
+    keys = {"activity_id", "advisor_id", "client_id", "email", "since", "occurred_at", "isin"}
+    console.print(keep_whole(table, *(c for c in columns if c in keys)))
     return 0
 
 
@@ -520,6 +522,15 @@ def _command_demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("votum")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="votum",
@@ -527,6 +538,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"votum {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="run one business day: ingest the drop, build the marts")
@@ -579,6 +591,7 @@ def build_parser() -> argparse.ArgumentParser:
     status.set_defaults(handler=_command_status)
 
     send = commands.add_parser("dispatch", help="send the emails waiting in the ledger")
+    send.add_argument("--json", action="store_true", help="the dispatch's counts as JSON")
     send.set_defaults(handler=_command_dispatch)
 
     report = commands.add_parser("report", help="the weekly adoption report (files and emails)")
@@ -586,6 +599,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--no-send", action="store_true", help="write the files, plan, send nothing"
     )
+    report.add_argument("--json", action="store_true", help="the report's summary as JSON")
     report.set_defaults(handler=_command_report)
 
     quality = commands.add_parser("quality", help="the Great Expectations project")
@@ -598,22 +612,27 @@ def build_parser() -> argparse.ArgumentParser:
     release = commands.add_parser(
         "release", help="send the emails of a day the circuit breaker held"
     )
-    release.add_argument("date", type=_date)
+    release.add_argument("date", type=_date, help="the held business day YYYY-MM-DD")
     release.add_argument("--note", help="why it is fine (kept in the ledger)")
+    release.add_argument(
+        "--json", action="store_true", help="released emails and the dispatch's counts as JSON"
+    )
     release.set_defaults(handler=_command_release)
 
     discard = commands.add_parser("discard", help="drop the held emails of a day for good")
-    discard.add_argument("date", type=_date)
+    discard.add_argument("date", type=_date, help="the held business day YYYY-MM-DD")
     discard.add_argument("--reason", required=True, help="why (kept in the ledger)")
     discard.set_defaults(handler=_command_discard)
 
     suppress = commands.add_parser("suppress", help="never email this address again")
-    suppress.add_argument("email")
-    suppress.add_argument("--reason", default="objection")
+    suppress.add_argument("email", help="the address never to email again")
+    suppress.add_argument(
+        "--reason", default="objection", help="kept with the entry (default: objection)"
+    )
     suppress.set_defaults(handler=_command_suppress)
 
     preview = commands.add_parser("preview", help="write a day's unsent emails as .eml files")
-    preview.add_argument("date", type=_date)
+    preview.add_argument("date", type=_date, help="business day YYYY-MM-DD")
     preview.add_argument("--out", type=Path, help="folder (default VOTUM_HOME/preview/DATE)")
     preview.set_defaults(handler=_command_preview)
 
@@ -635,7 +654,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         help="business days of rating history to put into the first drop",
     )
-    generate.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    generate.add_argument(
+        "--format", choices=["csv", "parquet"], default="csv", help="file format (default csv)"
+    )
     generate.set_defaults(handler=_command_generate)
 
     docs = commands.add_parser(

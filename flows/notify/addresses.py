@@ -1,19 +1,18 @@
 """Whether an address may go into an SMTP envelope and a header. Pure.
 
-The same rule as the dbt macro ``is_valid_email``: one @, usual characters, a dotted
-domain with a letter-only top-level domain, and nothing else: no whitespace, so no CR,
-LF or NUL can reach a header or the SMTP conversation through an address."""
+The rule of flows/email_rule.py, the same that the quality rules and the dbt macro
+``is_valid_email`` apply: one @, usual characters, a dotted domain with a letter-only
+top-level domain, and nothing else: no whitespace, so no CR, LF or NUL can reach a header
+or the SMTP conversation through an address."""
 
 from __future__ import annotations
 
 import re
 
-EMAIL_PATTERN = re.compile(
-    r"^[A-Za-z0-9!#$%&*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&*+/=?^_`{|}~-]+)*"
-    r"@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*"
-    r"\.[A-Za-z]{2,}$"
-)
-MAX_ADDRESS_LENGTH = 254
+from flows.email_rule import EMAIL_PATTERN as EMAIL_RULE
+from flows.email_rule import MAX_ADDRESS_LENGTH
+
+EMAIL_PATTERN = re.compile(f"^{EMAIL_RULE}$")
 
 
 def address_problem(address: str | None) -> str | None:

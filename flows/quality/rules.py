@@ -23,14 +23,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from flows.email_rule import EMAIL_PATTERN
+
 Action = Literal["quarantine", "warn", "file", "hold"]
 
 ISIN_PATTERN = "[A-Z]{2}[A-Z0-9]{9}[0-9]"
-EMAIL_PATTERN = (
-    r"[A-Za-z0-9!#$%&*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&*+/=?^_`{|}~-]+)*"
-    r"@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*"
-    r"\.[A-Za-z]{2,}"
-)
 
 
 def _literal(pattern: str) -> str:

@@ -24,8 +24,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import psycopg2
-
 SUPERUSER = "votum"
 DATABASE = "votum"
 
@@ -127,6 +125,8 @@ class PostgresServer:
         return self
 
     def connect(self, database: str | None = None) -> Any:
+        import psycopg2  # the 'postgres' extra: imported only where a server is used
+
         return psycopg2.connect(
             host=self.host,
             port=self.port,

@@ -154,6 +154,8 @@ FOLLOW_UP_DELAY: Final = (
     (0.05, 0.10, 0.15, 0.15, 0.15, 0.15, 0.15, 0.10),
 )
 SECOND_NOTE_PROBABILITY: Final = 0.2
+# Share of their worklist's lines an advisor acknowledges by clicking a link, by profile.
+WORKLIST_CLICK_SHARE: Final = (0.80, 0.35, 0.03)
 BACKGROUND_ACTIVITIES: Final = (6.0, 3.5, 1.2)  # per advisor and business day, by profile
 TRADE_IF_FOLLOWED_UP: Final = 0.30
 TRADE_IF_NOT_FOLLOWED_UP: Final = 0.05
@@ -206,6 +208,9 @@ class GenerationSummary:
     activities: int
     transactions: int
     suppressions: int
+    # Advisor id -> the share of a day's worklist lines the advisor clicks in the demo
+    # (votum demo; by the advisor's hidden diligence profile).
+    worklist_click_share: dict[str, float] = field(default_factory=dict)
 
 
 # --- ISINs -----------------------------------------------------------------------------
@@ -1526,4 +1531,8 @@ def generate_drops(
         activities=bank.activities,
         transactions=bank.transactions,
         suppressions=bank.suppressions,
+        worklist_click_share={
+            f"A{advisor + 1:04d}": WORKLIST_CLICK_SHARE[int(profile)]
+            for advisor, profile in enumerate(bank.advisors.profile)
+        },
     )

@@ -12,13 +12,18 @@ import sys
 import time
 import urllib.request
 from collections import Counter
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
 
+import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from flows.demo.generate import generate_drops
+from flows.clock import BANK_TIMEZONE, set_simulated_instant
+from flows.demo.clicks import choose_clicks, click_moments, click_through, html_of_worklist
+from flows.demo.clicks import worklist_lines as lines_of_worklist
+from flows.demo.generate import GenerationSummary, generate_drops
 from flows.demo.mailserver import DemoMailServer, list_messages
 from flows.errors import VotumError
 from flows.notify.dispatch import unsubscribe_links
@@ -28,6 +33,7 @@ from flows.report.extract import week_label
 from flows.run_dates import last_processed_day
 from flows.settings import Settings, get_settings
 from flows.warehouse import first_row, open_warehouse
+from flows.web.links import path_of
 
 DEMO_START = date(2026, 10, 1)
 
@@ -38,6 +44,18 @@ class DemoError(VotumError):
 
 SERVE_PORT = 8765  # votum serve's default; another free port when it is taken
 UNSUBSCRIBE_PATH = "/research-alerts/unsubscribe"
+# The demo's simulated clock (flows/clock.py): each day's emails go out at that business
+# day's morning, the weekly reports on the Monday after their week.
+SENDING_TIME = clock_time(6, 45)
+REPORT_TIME = clock_time(7, 30)
+# The board summary's goals in the demo (a real bank sets its own): the fee rate
+# estimates the fee of the trades whose drop row has none.
+DEMO_GOALS = {
+    "VOTUM_FEE_RATE": "0.0025",
+    "VOTUM_GOAL_FEE_EUR_WEEKLY": "1500",
+    "VOTUM_GOAL_INFORMED_SHARE": "0.95",
+    "VOTUM_ADOPTION_TARGET": "0.80",
+}
 
 
 def run_demo(
@@ -64,9 +82,17 @@ def run_demo(
     # The emails' opt-out and worklist links point at a votum serve on this machine.
     os.environ["VOTUM_UNSUBSCRIBE_URL"] = f"http://127.0.0.1:{port}{UNSUBSCRIBE_PATH}"
     os.environ.pop("VOTUM_ACTION_URL", None)
+    # votum serve and every flow run of the demo share its simulated clock; its
+    # advisors click through the local service, many times a minute.
+    clock_file = settings.home_dir / "demo" / "clock"
+    set_simulated_instant(clock_file, _at(generated.drop_dates[0], SENDING_TIME))
+    os.environ["VOTUM_DEMO_CLOCK_FILE"] = str(clock_file)
+    os.environ["VOTUM_SERVE_RATE_PER_MINUTE"] = "1000000"
+    for name, value in DEMO_GOALS.items():
+        os.environ.setdefault(name, value)
     service = _start_service(settings, port)
     try:
-        _run_days(settings, generated.drop_dates, inbox, mailbox, console)
+        _run_days(settings, generated, inbox, mailbox, console, port)
         console.print("[bold]3/3[/] results")
         _show_marts(settings, console)
         _show_mailbox(mailbox, console)
@@ -82,9 +108,38 @@ def run_demo(
     console.print(f"Quality checks of every drop and mart (Great Expectations Data Docs): {docs}")
 
 
+def _at(day: date, moment: clock_time) -> datetime:
+    return datetime.combine(day, moment, BANK_TIMEZONE)
+
+
+def _advisors_click(
+    generated: GenerationSummary, mailbox: Path, new_keys: list[str], day: date, port: int
+) -> int:
+    """The advisors of the day's new worklists click some of their lines (real HTTP)."""
+    settings = get_settings()
+    assert settings.demo_clock_file is not None
+    action_path = path_of(settings.worklist_action_url)
+    lines = [
+        line
+        for key in new_keys
+        for line in lines_of_worklist(html_of_worklist(mailbox, key), action_path)
+    ]
+    rng = np.random.default_rng([generated.clients, day.toordinal()])
+    links = choose_clicks(lines, generated.worklist_click_share, rng)
+    moments = click_moments(day, len(links), rng)
+    return click_through(links, moments, settings.demo_clock_file, "127.0.0.1", port)
+
+
 def _run_days(
-    settings: Settings, drop_dates: list[date], inbox: Path, mailbox: Path, console: Console
+    settings: Settings,
+    generated: GenerationSummary,
+    inbox: Path,
+    mailbox: Path,
+    console: Console,
+    port: int,
 ) -> None:
+    drop_dates = generated.drop_dates
+    clock_file = settings.home_dir / "demo" / "clock"
     with DemoMailServer(mailbox) as server:
         # The flow's tasks read their settings from the environment: point them at the
         # local server for this process only.
@@ -101,7 +156,14 @@ def _run_days(
             f"server on {server.host}:{server.port} that keeps it in {mailbox}"
         )
         table = Table(
-            "day", "upgrades", "downgrades", "affected clients", "emailed", "to call", "worklists"
+            "day",
+            "upgrades",
+            "downgrades",
+            "affected clients",
+            "emailed",
+            "to call",
+            "worklists",
+            "clicked",
         )
         # A demo run again over a warehouse that has its days already replays them:
         # the days before the last one as backfills (rebuilt, nothing sent), the last
@@ -113,10 +175,18 @@ def _run_days(
             )
         for run_date in drop_dates:
             backfill = last is not None and run_date < last
+            set_simulated_instant(clock_file, _at(run_date, SENDING_TIME))
+            before = {entry.key for entry in list_messages(mailbox)}
             summary = daily_run(
                 DailyRunParameters(run_date=run_date, inbox=inbox, backfill=backfill)
             )
             assert summary is not None  # a run for a given day never skips
+            new_worklists = [
+                entry.key
+                for entry in list_messages(mailbox)
+                if entry.kind == "advisor_worklist" and entry.key not in before
+            ]
+            clicked = _advisors_click(generated, mailbox, new_worklists, run_date, port)
             table.add_row(
                 run_date.isoformat(),
                 str(summary.upgrades),
@@ -125,6 +195,7 @@ def _run_days(
                 f"{summary.digests_sent:,}",
                 f"{summary.affected_clients - summary.eligible_clients:,}",
                 f"{summary.worklists_sent:,}",
+                f"{clicked:,}",
             )
         console.print(table)
         weeks = sorted({day - timedelta(days=day.weekday()) for day in drop_dates})
@@ -135,6 +206,7 @@ def _run_days(
             f"({week_label(weeks[0])} to {week_label(weeks[-1])})"
         )
         for monday in weeks:
+            set_simulated_instant(clock_file, _at(monday + timedelta(days=7), REPORT_TIME))
             weekly_report(WeeklyReportParameters(week=week_label(monday)))
 
 
@@ -187,7 +259,9 @@ def _show_opt_out_link(settings: Settings, port: int, console: Console) -> None:
     console.print(
         f"Opt-out link of demo client {client_id} (from their digest of {day}):\n  {link}\n"
         "To click through it (and the advisors' worklist links in the mailbox), start the "
-        f"service:\n  VOTUM_UNSUBSCRIBE_URL=http://127.0.0.1:{port}{UNSUBSCRIBE_PATH} "
+        f"service (on the demo's clock, so that the worklist links of its past days are "
+        f"still valid):\n  VOTUM_DEMO_CLOCK_FILE={settings.home_dir / 'demo' / 'clock'} "
+        f"VOTUM_UNSUBSCRIBE_URL=http://127.0.0.1:{port}{UNSUBSCRIBE_PATH} "
         f".venv/bin/votum serve --port {port}",
         markup=False,
         soft_wrap=True,

@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import csv
 import os
+import sqlite3
 import subprocess
 import sys
+from datetime import UTC, datetime, time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import duckdb
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import LogFilter
 
@@ -44,6 +48,44 @@ def _server_logs(api_url: str) -> str:
             lines += [log.message for log in page]
             offset += len(page)
     return "\n".join(lines)
+
+
+def _assert_a_real_week(home: Path) -> None:
+    """The demo's simulated clock: each day's emails sent on its morning, the advisors'
+    clicks through the running votum serve, a board summary that reads like a real week."""
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        # sent_at: UTC without its zone.
+        sent = con.execute(
+            "SELECT DISTINCT business_day, sent_at FROM ops.delivery_ledger WHERE kind IN ('client_digest', 'advisor_worklist') "
+            "AND status = 'sent'"
+        ).fetchall()
+        informed = con.execute(
+            "SELECT sum(alerts * clients_informed_within_one_day) / sum(alerts) "
+            "FROM mart_adoption_weekly_bank WHERE alerts > 0"
+        ).fetchone()
+    assert sent
+    for day, at in sent:
+        morning = datetime.combine(day, time(6, 45), ZoneInfo("Europe/Berlin"))
+        assert at.replace(tzinfo=UTC) == morning, (day, at)
+    assert informed is not None and informed[0] > 0.8, informed
+    with sqlite3.connect(home / "worklist_activities.sqlite") as store:
+        clicks = store.execute(
+            "SELECT source, alert_day, substr(occurred_at, 1, 10), substr(occurred_at, 12) "
+            "FROM worklist_activities"
+        ).fetchall()
+    assert clicks
+    for source, alert_day, on, hour in clicks:
+        assert (source, on) == ("worklist", alert_day) and "08:00" <= hour <= "17:00", hour
+    # Through the service, as a browser would: the confirmation page, then its form.
+    served = (home / "logs" / "serve.log").read_text(encoding="utf-8")
+    assert served.count("POST /worklist/action 200 recorded-") == len(clicks)
+    assert served.count("GET /worklist/action 200 confirm-page") >= len(clicks)
+    summary = sorted((home / "reports").glob("*/bank/index.html"))[-1].read_text("utf-8")
+    for goal in ("innerhalb eines Tages informiert", "fristgerecht nachgefasst", "in Euro"):
+        assert goal in summary
+    summary = summary.replace("\xa0", " ")
+    assert "Ziel: 95 %" in summary and "Ziel: 80 %" in summary
+    assert "Ziel: 1.500,00 € pro Woche" in summary
 
 
 def test_demo_sends_real_mail_and_its_logs_hold_no_personal_data_or_secret(
@@ -85,6 +127,7 @@ def test_demo_sends_real_mail_and_its_logs_hold_no_personal_data_or_secret(
     assert "Opt-out link of demo client" in demo.stdout
     assert "/research-alerts/unsubscribe?client=" in demo.stdout
     assert ".venv/bin/votum serve --port" in demo.stdout
+    _assert_a_real_week(home)
     # The demo again over its own warehouse replays its days and sends nothing twice.
     again = run_demo()
     assert again.returncode == 0, again.stderr[-3000:]

@@ -64,6 +64,7 @@ from flows.parameters import (
 from flows.progress import interactive, stage_progress
 from flows.quality.gates import QualityReport, check_drop, check_marts
 from flows.report.deliver import plan_reports
+from flows.report.opt_outs import sync_client_opt_outs
 from flows.report.extract import (
     bank_report,
     branch_report,
@@ -708,6 +709,9 @@ def build_adoption_marts() -> int:
         open_activity_store(settings.worklist_activities_path) as store,
     ):
         sync_worklist_activities(con, store)
+        # And the clients' opt-outs, counted per branch in the report.
+        with open_journal(settings.journal_path) as journal:
+            sync_client_opt_outs(con, journal)
     result = build_selected(settings, ["fct_alerts+", "int_activities_weekly+"])
     mirror_marts(settings)
     return len(result.nodes)

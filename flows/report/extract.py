@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -20,6 +21,7 @@ from flows.report.model import (
     UnfollowedAlert,
     WeekFigures,
 )
+from flows.report.opt_outs import opt_outs_by_branch
 
 TREND_WEEKS = 8
 _ISO_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -203,7 +205,10 @@ def branch_report(
         target_adoption_rate=target_adoption_rate,
         sla_business_days=sla_business_days,
         advisors=tuple(advisors),
-        totals=_figures(trend_rows.get(monday), monday),
+        totals=replace(
+            _figures(trend_rows.get(monday), monday),
+            opt_outs=opt_outs_by_branch(con, monday).get(branch, 0),
+        ),
         previous=_figures(trend_rows[previous], previous) if previous in trend_rows else None,
         branch_trend=tuple(_figures(trend_rows.get(w), w) for w in weeks),
         bank_trend=tuple(_bank_trend(con, monday)),
@@ -231,8 +236,12 @@ def bank_report(
         "SELECT * FROM mart_adoption_weekly_bank WHERE week_start = ?",
         [monday - timedelta(weeks=1)],
     )
+    opt_outs = opt_outs_by_branch(con, monday)
     branches = [
-        BranchLine(branch=str(r["branch"]), totals=_figures(r, monday))
+        BranchLine(
+            branch=str(r["branch"]),
+            totals=replace(_figures(r, monday), opt_outs=opt_outs.get(str(r["branch"]), 0)),
+        )
         for r in _rows(
             con,
             "SELECT * FROM mart_adoption_weekly_branches WHERE week_start = ? ORDER BY branch",
@@ -247,7 +256,7 @@ def bank_report(
         target_adoption_rate=target_adoption_rate,
         sla_business_days=sla_business_days,
         branches=tuple(branches),
-        totals=trend[-1],
+        totals=replace(trend[-1], opt_outs=sum(opt_outs.values())),
         previous=_figures(previous_rows[0], monday - timedelta(weeks=1)) if previous_rows else None,
         bank_trend=tuple(trend),
         fee_rate=fee_rate,

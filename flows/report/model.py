@@ -65,6 +65,7 @@ class WeekFigures:
     baseline_positions: int = 0
     baseline_traded_positions: int = 0
     expected_follow_up_trades: float | None = None  # baseline rate x alerts
+    opt_outs: int = 0  # clients' opt-outs of the week (flows/report/opt_outs.py)
 
 
 @dataclass(frozen=True)

@@ -159,6 +159,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "open": "offen",
         "missed": "verpasst",
         "activities": "Aktivitäten erfasst",
+        "opt_outs": "Abmeldungen von Kunden",
         "median_hours": "Median bis zum ersten Kontakt",
         "charts": "Diagramme",
         "advisors": "Berater",
@@ -312,6 +313,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "open": "open",
         "missed": "missed",
         "activities": "activities logged",
+        "opt_outs": "client opt-outs",
         "median_hours": "median to first contact",
         "charts": "Charts",
         "advisors": "Advisors",
@@ -718,6 +720,7 @@ def _figures(fmt: Formats, texts: Mapping[str, str], totals: WeekFigures) -> tup
         _Figure(texts["missed"], fmt.integer(totals.missed)),
         _Figure(texts["activities"], fmt.integer(totals.activities_logged)),
         _Figure(texts["median_hours"], _hours(fmt, texts, totals.median_hours_to_contact)),
+        _Figure(texts["opt_outs"], fmt.integer(totals.opt_outs)),
     )
 
 

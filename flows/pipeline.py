@@ -64,7 +64,6 @@ from flows.parameters import (
 from flows.progress import interactive, stage_progress
 from flows.quality.gates import QualityReport, check_drop, check_marts
 from flows.report.deliver import plan_reports
-from flows.report.opt_outs import sync_client_opt_outs
 from flows.report.extract import (
     bank_report,
     branch_report,
@@ -74,6 +73,7 @@ from flows.report.extract import (
 )
 from flows.report.files import write_report_files
 from flows.report.model import BankReport, BranchReport
+from flows.report.opt_outs import sync_client_opt_outs
 from flows.run_artifact import publish_run_summary
 from flows.run_dates import DateDecision, decide_run_date, last_processed_day
 from flows.run_ledger import DEGRADED, REFUSED, RunRecord, recorded_run

@@ -594,8 +594,15 @@ def _intraday_stages(record: RunRecord, day: date, inbox: Path) -> IntradaySumma
     done: list[str] = []
     emails = worklists = waiting = 0
     held: str | None = None
+    stopped: VotumError | None = None
     for batch in batches:
-        plan = _intraday_batch(record, batch)
+        try:
+            plan = _intraday_batch(record, batch)
+        except VotumError as exc:
+            # The faulty batch stops here (later ones wait for it); the batches before it
+            # still go out, then the run fails with the batch's error.
+            stopped = exc
+            break
         done.append(batch.batch_id)
         emails += plan.client_emails
         worklists += plan.worklists
@@ -614,6 +621,8 @@ def _intraday_stages(record: RunRecord, day: date, inbox: Path) -> IntradaySumma
         | _dispatch_counts(report)
     )
     _note_undelivered(record, report)
+    if stopped is not None:
+        raise stopped
     return IntradaySummary(
         business_day=day,
         batches_processed=tuple(done),

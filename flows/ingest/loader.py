@@ -77,21 +77,24 @@ def inspect_drop(con: duckdb.DuckDBPyConnection, drop_dir: Path) -> list[SourceF
     sources: list[SourceFile] = []
     for drop_file in DROP_FILES:
         path = find_source_file(drop_dir, drop_file)
-        if path is None:
-            continue
-        if path.suffix == ".parquet":
-            try:
-                described = con.execute(
-                    f"DESCRIBE SELECT * FROM read_parquet({_sql_string(str(path))})"
-                ).fetchall()
-            except duckdb.Error as exc:
-                raise MalformedFileError(
-                    f"{path.name}: not a readable Parquet file ({type(exc).__name__})."
-                ) from None
-            sources.append(inspect_parquet(drop_file, path, [str(row[0]) for row in described]))
-        else:
-            sources.append(_with_decimal_mark(con, inspect_csv(drop_file, path)))
+        if path is not None:
+            sources.append(inspect_source(con, drop_file, path))
     return sources
+
+
+def inspect_source(con: duckdb.DuckDBPyConnection, drop_file: DropFile, path: Path) -> SourceFile:
+    """One file of a drop checked (names, columns, decimal mark) before anything loads."""
+    if path.suffix == ".parquet":
+        try:
+            described = con.execute(
+                f"DESCRIBE SELECT * FROM read_parquet({_sql_string(str(path))})"
+            ).fetchall()
+        except duckdb.Error as exc:
+            raise MalformedFileError(
+                f"{path.name}: not a readable Parquet file ({type(exc).__name__})."
+            ) from None
+        return inspect_parquet(drop_file, path, [str(row[0]) for row in described])
+    return _with_decimal_mark(con, inspect_csv(drop_file, path))
 
 
 def _with_decimal_mark(con: duckdb.DuckDBPyConnection, source: SourceFile) -> SourceFile:

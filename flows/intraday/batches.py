@@ -14,8 +14,8 @@ from pathlib import Path
 import duckdb
 
 from flows.errors import DropError, MalformedFileError, MissingFileError, RunRefusedError
-from flows.ingest.drop_files import DROP_FILES_BY_NAME
-from flows.ingest.loader import FileLoad, _csv_scan, inspect_drop, typed_rows_sql
+from flows.ingest.drop_files import DROP_FILES, DROP_FILES_BY_NAME
+from flows.ingest.loader import FileLoad, _csv_scan, inspect_source, typed_rows_sql
 from flows.ingest.reader import SourceFile, sha256_of
 from flows.warehouse import ensure_schema, first_row, transaction
 
@@ -115,16 +115,27 @@ def require_morning_run(con: duckdb.DuckDBPyConnection, day: date) -> None:
 
 def batch_source(con: duckdb.DuckDBPyConnection, batch: Batch) -> SourceFile:
     """The batch's ratings file, checked (name, columns); nothing else may be in it."""
-    sources = inspect_drop(con, batch.folder)
-    others = [s for s in sources if s.drop_file.name != _RATINGS.name]
+    others = [
+        name
+        for drop_file in DROP_FILES
+        if drop_file.name != _RATINGS.name
+        for name in drop_file.file_names()
+        if (batch.folder / name).is_file()
+    ]
     if others:
         raise DropError(
-            f"{batch.label}/{others[0].name}: a batch delivers ratings only; holdings, "
+            f"{batch.label}/{others[0]}: a batch delivers ratings only; holdings, "
             "clients and advisors are the morning drop's."
         )
-    if not sources:
+    found = [name for name in _RATINGS.file_names() if (batch.folder / name).is_file()]
+    if not found:
         raise MissingFileError(f"{batch.label}: no ratings.csv or ratings.parquet in the batch.")
-    return sources[0]
+    if len(found) > 1:
+        raise MalformedFileError(
+            f"{batch.label}: both {found[0]} and {found[1]} are present; a batch holds one "
+            "of them. Remove the one that is not meant."
+        )
+    return inspect_source(con, _RATINGS, batch.folder / found[0])
 
 
 def _rows_in_file(con: duckdb.DuckDBPyConnection, source: SourceFile) -> int:

@@ -9,7 +9,8 @@ The day (Tuesday), clients C1 (de, advisor A1), C2 (en, A2), C3 (opted out, A1):
 - 12:00: Allianz buy -> strong buy (C2); delivered with the publication twice first (the
   batch stops, nothing of it is kept), corrected and taken by the next call;
 - 14:10: BASF neutral -> sell and SAP sell -> strong sell (a further change): C1's second
-  intraday email lists both, C2's second lists SAP;
+  intraday email lists both, C2's second lists SAP; a row with an unknown rating label
+  is quarantined under the batch's file;
 - 16:30: Siemens sell -> strong sell and Allianz strong buy -> buy: C1 and C2 have had
   their two intraday emails (the limit): both wait for Wednesday's digest.
 Wednesday's digest carries exactly those two waiting changes."""
@@ -147,6 +148,7 @@ def day(prefect_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             [
                 [BASF, "BASF SE", "Verkaufen", "2026-03-03 14:05:00"],
                 [SAP, "SAP SE", "Stark Verkaufen", "2026-03-03 14:05:00"],
+                [SIEMENS, "Siemens AG", "Super", "2026-03-03 14:05:00"],  # quarantined
             ],
         )
         _write_batch(
@@ -256,3 +258,11 @@ def test_every_email_once_with_its_ledger_message_id(day: Day) -> None:
     keys = [row[0] for row in ledger]
     assert all(re.match(r"^(client|advisor)_intraday:2026-03-03:\d{6}:[AC]\d$", k) for k in keys)
     assert len(keys) == 10
+
+
+def test_a_batch_row_fault_is_quarantined_under_the_batch_file(day: Day) -> None:
+    with open_warehouse(get_settings().warehouse_path, read_only=True) as con:
+        rows = con.execute(
+            "SELECT drop_date, file_kind, file_name, line FROM ops.quarantine"
+        ).fetchall()
+    assert rows == [(TUE, "ratings", "intraday/141000/ratings.csv", 4)]

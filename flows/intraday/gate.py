@@ -58,7 +58,12 @@ def check_batch(
         quarantined = 0
         if failing and not faults:
             quarantined = quarantine_rows(
-                con, batch.day, source, typed_rows_sql(con, source, batch.day), failing
+                con,
+                batch.day,
+                source,
+                typed_rows_sql(con, source, batch.day),
+                failing,
+                file_name=batch.source_file(load.file_name),
             )
         fault = too_many_faulty_rows(
             file_name,

@@ -53,9 +53,13 @@ def quarantine_rows(
     source: SourceFile,
     typed_rows_sql: str,
     rules: Sequence[Rule],
+    *,
+    file_name: str | None = None,
 ) -> int:
     """Move the rows of ``source`` that break ``rules`` (quarantine rules with a row
-    condition) to the quarantine; returns how many rows moved."""
+    condition) to the quarantine; returns how many rows moved. ``file_name``: how the
+    quarantine names a file that is not the drop's own (an intraday batch's
+    ``intraday/<HHMMSS>/ratings.csv``; ingest rejected none of its rows)."""
     drop_file: DropFile = source.drop_file
     rules = [r for r in rules if r.where is not None and r.action == "quarantine"]
     if not rules:
@@ -75,17 +79,22 @@ def quarantine_rows(
     ).fetchall()
     if not faulty:
         return 0
-    rejected = sorted(
-        int(row[0])
-        for row in con.execute(
-            "SELECT DISTINCT line FROM raw.rejected_rows WHERE drop_date = ? AND file_kind = ? "
-            "AND line IS NOT NULL",
-            [drop_date, drop_file.name],
-        ).fetchall()
+    rejected = (
+        []
+        if file_name
+        else sorted(
+            int(row[0])
+            for row in con.execute(
+                "SELECT DISTINCT line FROM raw.rejected_rows WHERE drop_date = ? "
+                "AND file_kind = ? AND line IS NOT NULL",
+                [drop_date, drop_file.name],
+            ).fetchall()
+        )
     )
     header = source.file_format == "csv"
+    named = file_name or source.name
     entries = [
-        (drop_date, drop_file.name, source.name, _line_of(int(row), rejected, header), raw, reasons)
+        (drop_date, drop_file.name, named, _line_of(int(row), rejected, header), raw, reasons)
         for row, raw, reasons in faulty
     ]
     raw_batch = (

@@ -243,9 +243,15 @@ def test_a_worker_killed_mid_batch_then_a_rerun_sends_every_email_once(
     assert 0 < at_kill < len(planned), "the kill must land mid-batch"
     assert first, "the first dispatch must end (with what it could not send left pending)"
     # Dask runs the lost sub-batch again on a live worker (which skips what the journal
-    # has), or it is counted lost: either way every message is sent or left pending.
+    # has), or it is counted lost: either way every message is sent, left pending, or (the
+    # one in flight on the killed worker's connection) of unknown outcome.
     print("first dispatch after the kill:", first[0])
-    assert (first[0].sent + first[0].left_pending, first[0].failed) == (len(planned), 0)
+    outcome = first[0]
+    assert (outcome.sent + outcome.left_pending + outcome.uncertain, outcome.failed) == (
+        len(planned),
+        0,
+    )
+    assert outcome.uncertain <= 1
 
     second = dispatch(get_settings())
     assert second.failed == second.left_pending == 0

@@ -106,9 +106,10 @@ def _command_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _command_intraday(args: argparse.Namespace, settings: Settings) -> int:
+    from flows.parameters import IntradayRunParameters
     from flows.pipeline import intraday_run
 
-    summary = intraday_run(run_date=args.date, inbox=args.inbox)
+    summary = intraday_run(IntradayRunParameters(run_date=args.date, inbox=args.inbox))
     report = summary.dispatch
     console.print(
         f"intraday {summary.business_day}: {len(summary.batches_processed)} batches "

@@ -51,6 +51,32 @@ class DailyRunParameters(BaseModel):
         return self.run_date or today_in_berlin()
 
 
+class IntradayRunParameters(BaseModel):
+    """One call of the intraday path: the day's batches not processed yet."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    run_date: date | None = Field(
+        default=None, description="Business day of the batches (default: today, Berlin)."
+    )
+    inbox: Path | None = Field(
+        default=None,
+        description=(
+            "Folder holding <inbox>/<YYYY-MM-DD>/intraday/<HHMMSS>/ (default VOTUM_INBOX)."
+        ),
+    )
+    scheduled: bool = Field(
+        default=False,
+        description=(
+            "A poll of the deployment: the run lock taken (the daily run is going) or a "
+            "day that is not a business day ends the call quietly; the next poll tries."
+        ),
+    )
+
+    def resolved_date(self) -> date:
+        return self.run_date or today_in_berlin()
+
+
 class WeeklyReportParameters(BaseModel):
     """The adoption report of one ISO week."""
 
@@ -75,4 +101,5 @@ class WeeklyReportParameters(BaseModel):
 
 # The flows' defaults (frozen models, safe to share): every field takes its default.
 DEFAULT_DAILY = DailyRunParameters()
+DEFAULT_INTRADAY = IntradayRunParameters()
 DEFAULT_WEEKLY = WeeklyReportParameters()

@@ -20,6 +20,7 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.calendar import is_business_day
 from flows.day_summary import DaySummary, format_summary, summarize_day
 from flows.engines.target import (
     build_day,
@@ -56,8 +57,10 @@ from flows.notify.preview import write_previews
 from flows.notify.suppressions import sync_suppressions
 from flows.parameters import (
     DEFAULT_DAILY,
+    DEFAULT_INTRADAY,
     DEFAULT_WEEKLY,
     DailyRunParameters,
+    IntradayRunParameters,
     WeeklyReportParameters,
     today_in_berlin,
 )
@@ -486,10 +489,15 @@ class IntradaySummary:
 @task(name="pending-batches", cache_policy=NO_CACHE)
 def pending_batches(day: date, inbox: Path) -> list[Batch]:
     """The day's batches not processed yet, in delivery order (the morning run first)."""
+    delivered = find_batches(inbox, day)
+    if not delivered:
+        return []  # a poll before any batch came needs nothing, not even the morning run
     with open_warehouse(get_settings().warehouse_path) as con:
-        require_morning_run(con, day)
         done = processed_batches(con, day)
-    return [b for b in find_batches(inbox, day) if b.batch_id not in done]
+        pending = [b for b in delivered if b.batch_id not in done]
+        if pending:
+            require_morning_run(con, day)
+    return pending
 
 
 @task(name="ingest-batch", cache_policy=NO_CACHE)
@@ -541,19 +549,23 @@ def plan_batch_emails(batch: Batch, load: FileLoad, hold_reason: str | None) -> 
 
 
 @flow(name="votum-intraday-run", persist_result=False, validate_parameters=True)
-def intraday_run(
-    run_date: date | None = None, inbox: Path | None = None, scheduled: bool = False
-) -> IntradaySummary:
+def intraday_run(run: IntradayRunParameters = DEFAULT_INTRADAY) -> IntradaySummary:
     """The day's intraday batches not processed yet, one after the other in delivery
     order, each through the daily run's stages: ingest, raw gate, dbt build of the day,
     mart gate, plan; then dispatch. A batch that fails stops the call there: later
-    batches wait for it (their changes are sequenced after it). ``scheduled``: a call
-    that finds the daily run holding the run lock returns quietly (the next poll tries)."""
+    batches wait for it (their changes are sequenced after it). ``scheduled`` (the
+    deployment's polls): a call that finds the run lock taken, or a day that is not a
+    business day, returns quietly (the next poll tries)."""
     settings = get_settings()
     checked_target(settings)
     check_sending_settings(settings)
-    day = run_date or today_in_berlin()
-    folder = inbox or settings.inbox_dir
+    day = run.resolved_date()
+    folder = run.inbox or settings.inbox_dir
+    scheduled = run.scheduled
+    if scheduled and not is_business_day(day):
+        reason = f"{day} is not a business day"
+        get_run_logger().info("skipped: %s", reason)
+        return IntradaySummary(day, skipped_reason=reason)
     try:
         with _one_run("intraday", f"votum intraday {day}", run_date=day) as record:
             return _intraday_stages(record, day, folder)

@@ -27,6 +27,7 @@ VOTUM = str(BIN / "votum")
 
 DAILY = "votum-daily-run/votum-daily-run"
 WEEKLY = "votum-weekly-report/votum-weekly-report"
+INTRADAY = "votum-intraday-run/votum-intraday"
 FINAL_STATES = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 
 
@@ -146,21 +147,31 @@ def prefect(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectServer]
         server.stop()
 
 
-def test_deploy_creates_both_schedules_on_the_process_pool(prefect: PrefectServer) -> None:
+def test_deploy_creates_the_schedules_on_the_process_pool(prefect: PrefectServer) -> None:
     expected = {
-        DAILY: ("flows/pipeline.py:daily_run", "30 6 * * 1-5", "run"),
-        WEEKLY: ("flows/pipeline.py:weekly_report", "0 7 * * 1", "report"),
+        DAILY: ("flows/pipeline.py:daily_run", ["30 6 * * 1-5"], "run", {}),
+        # Every 10 minutes, 07:00 to 20:00 inclusive, on business days (the flow skips
+        # public holidays); a poll returns quietly when the run lock is taken.
+        INTRADAY: (
+            "flows/pipeline.py:intraday_run",
+            ["*/10 7-19 * * 1-5", "0 20 * * 1-5"],
+            "run",
+            {"scheduled": True},
+        ),
+        WEEKLY: ("flows/pipeline.py:weekly_report", ["0 7 * * 1"], "report", {}),
     }
-    for name, (entrypoint, cron, parameter) in expected.items():
+    for name, (entrypoint, crons, parameter, value) in expected.items():
         deployment = prefect.get(f"/deployments/name/{name}")
         assert deployment["entrypoint"] == entrypoint
         assert deployment["work_pool_name"] == "votum"
         schedules = [s["schedule"] for s in deployment["schedules"] if s["active"]]
-        assert [(s["cron"], s["timezone"]) for s in schedules] == [(cron, "Europe/Berlin")]
+        assert sorted((s["cron"], s["timezone"]) for s in schedules) == sorted(
+            (cron, "Europe/Berlin") for cron in crons
+        )
         assert deployment["enforce_parameter_schema"] is True
         assert deployment["global_concurrency_limit"]["limit"] == 1
-        # Defaults resolve when a run starts: nothing but the empty model is stored.
-        assert deployment["parameters"] == {parameter: {}}
+        # Defaults resolve when a run starts: nothing but the model's fields set here.
+        assert deployment["parameters"] == {parameter: value}
         assert list(deployment["parameter_openapi_schema"]["properties"]) == [parameter]
         # No machine's path in the deployment: the worker's VOTUM_PROJECT_DIR is read
         # when a run starts.
@@ -172,6 +183,10 @@ def test_deploy_creates_both_schedules_on_the_process_pool(prefect: PrefectServe
                 }
             }
         ]
+
+    # A poll that comes while the last one still runs is cancelled, not queued.
+    intraday = prefect.get(f"/deployments/name/{INTRADAY}")
+    assert intraday["concurrency_options"]["collision_strategy"] == "CANCEL_NEW"
 
     pool = prefect.get("/work_pools/votum")
     assert (pool["type"], pool["concurrency_limit"]) == ("process", 1)

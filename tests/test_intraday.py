@@ -18,6 +18,8 @@ Wednesday's digest carries exactly those two waiting changes."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -26,8 +28,9 @@ from pathlib import Path
 import pytest
 
 from flows.cli import main as votum
+from flows.errors import RunInProgressError
 from flows.intraday.batches import INTRADAY_FOLDER
-from flows.parameters import DailyRunParameters
+from flows.parameters import DailyRunParameters, IntradayRunParameters
 from flows.pipeline import IntradaySummary, daily_run, intraday_run
 from flows.settings import get_settings
 from flows.warehouse import open_warehouse
@@ -133,12 +136,12 @@ def day(prefect_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             ],
         )
         with pytest.raises(Exception) as fault:
-            intraday_run(run_date=TUE, inbox=inbox)
+            intraday_run(IntradayRunParameters(run_date=TUE, inbox=inbox))
         run.fault = str(fault.value)
         run.sent_after["first_call"] = len(server.messages)
 
         _write_batch(inbox, TUE, "120000", [[ALLIANZ, "Allianz SE", "Stark Kaufen", at_noon]])
-        run.calls["corrected"] = intraday_run(run_date=TUE, inbox=inbox)
+        run.calls["corrected"] = intraday_run(IntradayRunParameters(run_date=TUE, inbox=inbox))
         run.sent_after["corrected"] = len(server.messages)
 
         _write_batch(
@@ -160,7 +163,7 @@ def day(prefect_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
                 [ALLIANZ, "Allianz SE", "Kaufen", "2026-03-03 16:25:00"],
             ],
         )
-        run.calls["afternoon"] = intraday_run(run_date=TUE, inbox=inbox)
+        run.calls["afternoon"] = intraday_run(IntradayRunParameters(run_date=TUE, inbox=inbox))
         run.sent_after["afternoon"] = len(server.messages)
         assert votum(["intraday", "--date", TUE.isoformat(), "--inbox", str(inbox)]) == 0
         run.sent_after["rerun"] = len(server.messages)
@@ -266,3 +269,35 @@ def test_a_batch_row_fault_is_quarantined_under_the_batch_file(day: Day) -> None
             "SELECT drop_date, file_kind, file_name, line FROM ops.quarantine"
         ).fetchall()
     assert rows == [(TUE, "ratings", "intraday/141000/ratings.csv", 4)]
+
+
+def test_a_poll_that_finds_the_run_lock_taken_returns_quietly(day: Day) -> None:
+    _write_batch(day.inbox, TUE, "180000", [[BASF, "BASF SE", "Halten", "2026-03-03 17:55:00"]])
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from pathlib import Path\n"
+            "from flows.run_lock import run_lock\n"
+            "with run_lock(Path(sys.argv[1]), 'votum daily run'):\n"
+            "    print('held', flush=True)\n"
+            "    time.sleep(60)\n",
+            str(get_settings().run_lock_path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        poll = intraday_run(IntradayRunParameters(run_date=TUE, inbox=day.inbox, scheduled=True))
+        assert poll.skipped_reason and not poll.batches_processed
+        with pytest.raises(RunInProgressError):
+            intraday_run(IntradayRunParameters(run_date=TUE, inbox=day.inbox))
+    finally:
+        holder.kill()
+        holder.wait()
+    assert len(day.server.messages) == day.sent_after["wed_morning"]
+    # A poll on a day that is not a business day (Good Friday) ends quietly too.
+    holiday = intraday_run(IntradayRunParameters(run_date=date(2026, 4, 3), scheduled=True))
+    assert holiday.skipped_reason == "2026-04-03 is not a business day"

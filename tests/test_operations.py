@@ -129,6 +129,7 @@ def test_runs_are_recorded_held_and_failed_runs_alert_operations_and_old_days_ar
     assert [(d.business_day, d.emails_held) for d in status.held_days] == [(TUESDAY, 2)]
     assert status.running is None and {r.deployment for r in status.next_runs} == {
         "votum-daily-run",
+        "votum-intraday",
         "votum-weekly-report",
     }
     as_json = json.dumps(status.as_json())

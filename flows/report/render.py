@@ -1316,13 +1316,21 @@ def _goal_rows(fmt: Formats, texts: Mapping[str, str], report: BankReport) -> li
     rows = []
     for f in report.bank_trend:
         fee = fee_income(f, report.fee_rate)
+        # A week without alerts has no follow-up business to measure: "n/a", not 0,00 €.
+        measured = f.alerts > 0
         rows.append(
             _GoalRow(
                 week=fmt.week(f.week, f.week_start),
                 informed=_share(fmt, texts, f.clients_informed_within_one_day),
                 adoption=_share(fmt, texts, f.adoption_rate),
-                volume=fmt.euros(f.follow_up_volume_eur),
-                fee=fmt.euros(fee.amount) if fee.amount is not None else texts["fee_none"],
+                volume=fmt.euros(f.follow_up_volume_eur) if measured else texts["not_available"],
+                fee=(
+                    texts["not_available"]
+                    if not measured
+                    else fmt.euros(fee.amount)
+                    if fee.amount is not None
+                    else texts["fee_none"]
+                ),
             )
         )
     return rows

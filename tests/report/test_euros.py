@@ -99,6 +99,13 @@ def test_board_summary_leads_with_the_three_goals_against_targets() -> None:
         "difference +0.1; baseline: 250 clients" in text
     )
     assert "THE THREE GOALS OVER THE LAST 8 WEEKS" in text
+    # A week of the trend without alerts shows "n/a" for the euros, not €0.00.
+    first = report.bank_trend[0]
+    quiet_week = replace(first, alerts=0, follow_up_volume_eur=0.0, follow_up_fee_eur=0.0)
+    quiet = render_bank_report(replace(report, bank_trend=(quiet_week, *report.bank_trend[1:])))
+    goals_table = quiet.text.split("THE THREE GOALS OVER THE LAST 8 WEEKS", 1)[1]
+    quiet_line = next(line for line in goals_table.splitlines() if first.week[-3:] in line)
+    assert "€0.00" not in quiet_line and "n/a" in quiet_line, quiet_line
     assert "FOLLOW-UP BUSINESS BY BRANCH" in text
     assert "caused" not in text.lower() and "caused" not in rendered.html_file.lower()
     assert "Baseline:" in text  # the definition, in the definitions section

@@ -68,7 +68,8 @@ final as (
         activity_type,
         occurred_at,
         isin,
-        'crm' as source
+        -- `source` is the column name of the export for the bank's CRM.
+        'crm' as source  -- noqa: RF04
     from crm_activities
 
     union all

@@ -79,7 +79,7 @@ held_positions as (
     inner join rated_securities
         on
             holdings.isin = rated_securities.isin
-            and rated_securities.rated_since <= holdings.snapshot_date
+            and holdings.snapshot_date >= rated_securities.rated_since
     where holdings.client_id is not null
     group by holdings.snapshot_date, holdings.client_id, holdings.isin
     having sum(holdings.quantity) > 0

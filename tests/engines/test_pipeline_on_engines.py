@@ -86,6 +86,9 @@ def scenario(prefect_server: str, tmp_path_factory: pytest.TempPathFactory) -> I
         patch.setenv("VOTUM_SMTP_PORT", str(smtp.port))
         patch.setenv("VOTUM_SMTP_SECURITY", "none")
         patch.setenv("VOTUM_REPORT_SUMMARY_TO", "vorstand@example.com")
+        # One signing key for every engine's home (otherwise each generates its own, and
+        # the links in the emails differ).
+        patch.setenv("VOTUM_UNSUBSCRIBE_SECRET", "engine-scenario-key-0123456789abcdef")
         patch.chdir(root)
         patch.setenv("VOTUM_HOME", str(root / "duckdb"))
         on_duckdb = _run_everything(inbox, drop_dates, smtp)

@@ -13,7 +13,11 @@ The day (Tuesday), clients C1 (de, advisor A1), C2 (en, A2), C3 (opted out, A1):
   is quarantined under the batch's file;
 - 16:30: Siemens sell -> strong sell and Allianz strong buy -> buy: C1 and C2 have had
   their two intraday emails (the limit): both wait for Wednesday's digest.
-Wednesday's digest carries exactly those two waiting changes."""
+Wednesday's digest carries exactly those two waiting changes.
+
+The demo clock (flows/clock.py) stands a minute or two after each call's batches, so the
+adoption figures read the sending times of that day: C3, affected only by the 10:15
+batch, was called by A1 at 15:00 (in Wednesday's CRM export)."""
 
 from __future__ import annotations
 
@@ -22,16 +26,17 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from flows.cli import main as votum
+from flows.clock import BANK_TIMEZONE, set_simulated_instant
 from flows.errors import RunInProgressError
 from flows.intraday.batches import INTRADAY_FOLDER
 from flows.parameters import DailyRunParameters, IntradayRunParameters
-from flows.pipeline import IntradaySummary, daily_run, intraday_run
+from flows.pipeline import IntradaySummary, build_adoption_marts, daily_run, intraday_run
 from flows.settings import get_settings
 from flows.warehouse import open_warehouse
 from tests.drops import ALLIANZ, BASF, RATINGS, SAP, SIEMENS, write_csv, write_drop
@@ -63,6 +68,10 @@ ISINS = (SAP, SIEMENS, ALLIANZ, BASF)
 def _write_batch(inbox: Path, day: date, batch: str, rows: list[list[str]]) -> None:
     path = inbox / day.isoformat() / INTRADAY_FOLDER / batch / "ratings.csv"
     write_csv(path, RATINGS, [r + [""] * (len(RATINGS) - len(r)) for r in rows])
+
+
+def _bank_time(day: date, hhmmss: str) -> datetime:
+    return datetime.combine(day, datetime.strptime(hhmmss, "%H%M%S").time(), BANK_TIMEZONE)
 
 
 @dataclass
@@ -102,6 +111,12 @@ def day(prefect_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         holdings=HOLDINGS,
     )
     write_drop(inbox, WED, ratings=[], holdings=HOLDINGS)
+    write_csv(
+        inbox / WED.isoformat() / "crm_activities.csv",
+        ["activity_id", "advisor_id", "client_id", "activity_type", "occurred_at"],
+        [["act-1", "A1", "C3", "call", "2026-03-03 15:00:00"]],
+    )
+    clock = root / "clock.txt"
     with RecordingSmtpServer() as server, pytest.MonkeyPatch.context() as patch:
         patch.setenv("VOTUM_HOME", str(root / "home"))
         patch.setenv("VOTUM_SMTP_HOST", server.host)
@@ -111,8 +126,10 @@ def day(prefect_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         patch.setenv("VOTUM_MAIL_FROM", "research@bank.example")
         patch.setenv("VOTUM_INBOX", str(inbox))
         patch.setenv("VOTUM_MAX_INTRADAY_EMAILS_PER_CLIENT", "2")
+        patch.setenv("VOTUM_DEMO_CLOCK_FILE", str(clock))
         run = Day(inbox, server)
         for morning in (MON, TUE):
+            set_simulated_instant(clock, _bank_time(morning, "064500"))
             daily_run(DailyRunParameters(run_date=morning, inbox=inbox))
         run.sent_after["tue_morning"] = len(server.messages)
 
@@ -135,12 +152,14 @@ def day(prefect_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
                 [ALLIANZ, "Allianz", "Kaufen", at_noon],
             ],
         )
+        set_simulated_instant(clock, _bank_time(TUE, "101630"))
         with pytest.raises(Exception) as fault:
             intraday_run(IntradayRunParameters(run_date=TUE, inbox=inbox))
         run.fault = str(fault.value)
         run.sent_after["first_call"] = len(server.messages)
 
         _write_batch(inbox, TUE, "120000", [[ALLIANZ, "Allianz SE", "Stark Kaufen", at_noon]])
+        set_simulated_instant(clock, _bank_time(TUE, "120130"))
         run.calls["corrected"] = intraday_run(IntradayRunParameters(run_date=TUE, inbox=inbox))
         run.sent_after["corrected"] = len(server.messages)
 
@@ -163,11 +182,13 @@ def day(prefect_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
                 [ALLIANZ, "Allianz SE", "Kaufen", "2026-03-03 16:25:00"],
             ],
         )
+        set_simulated_instant(clock, _bank_time(TUE, "163100"))
         run.calls["afternoon"] = intraday_run(IntradayRunParameters(run_date=TUE, inbox=inbox))
         run.sent_after["afternoon"] = len(server.messages)
         assert votum(["intraday", "--date", TUE.isoformat(), "--inbox", str(inbox)]) == 0
         run.sent_after["rerun"] = len(server.messages)
 
+        set_simulated_instant(clock, _bank_time(WED, "064500"))
         daily_run(DailyRunParameters(run_date=WED, inbox=inbox))
         run.sent_after["wed_morning"] = len(server.messages)
         yield run
@@ -301,3 +322,44 @@ def test_a_poll_that_finds_the_run_lock_taken_returns_quietly(day: Day) -> None:
     # A poll on a day that is not a business day (Good Friday) ends quietly too.
     holiday = intraday_run(IntradayRunParameters(run_date=date(2026, 4, 3), scheduled=True))
     assert holiday.skipped_reason == "2026-04-03 is not a business day"
+
+
+def test_adoption_counts_an_intraday_alert_from_its_batch_worklist(day: Day) -> None:
+    build_adoption_marts.fn()
+    with open_warehouse(get_settings().warehouse_path, read_only=True) as con:
+        sent_at = dict(
+            con.execute(
+                "SELECT message_key, sent_at FROM ops.delivery_ledger WHERE status = 'sent'"
+            ).fetchall()
+        )
+        alerts = {
+            row[0]: row[1:]
+            for row in con.execute(
+                "SELECT client_id, first_batch_id, worklist_sent_at, hours_to_contact, "
+                "follow_up_status FROM fct_alerts WHERE business_day = ?",
+                [TUE],
+            ).fetchall()
+        }
+        branches = con.execute(
+            "SELECT branch, intraday_emails, median_minutes_to_inbox "
+            "FROM mart_adoption_weekly_branches WHERE week_start = ? ORDER BY branch",
+            [MON],
+        ).fetchall()
+        bank = con.execute(
+            "SELECT intraday_emails, median_minutes_to_inbox FROM mart_adoption_weekly_bank "
+            "WHERE week_start = ?",
+            [MON],
+        ).fetchall()
+    # C3 (to be called) exists only through the 10:15 batch (and again at 16:30): its
+    # worklist is that batch's, and the 15:00 call counts from it, not from midnight.
+    batch_worklist = sent_at["advisor_intraday:2026-03-03:101500:A1"]
+    call = datetime(2026, 3, 3, 15, 0)
+    assert alerts["C3"][:2] == ("101500", batch_worklist)
+    assert alerts["C3"][2] == pytest.approx((call - batch_worklist) / timedelta(hours=1))
+    assert alerts["C3"][2] < 15 and alerts["C3"][3] == "followed_up"
+    # C1, affected in the morning and again by batches, counts from the morning worklist.
+    assert alerts["C1"][:2] == (None, sent_at["advisor_worklist:2026-03-03:A1"])
+    # Batch to inbox: 10:15 -> 10:16:30 (C1) and 12:00 -> 12:01:30 (C2), 1.5 minutes
+    # each; 14:10 -> 16:31 (C1, C2: taken by the 16:31 call), 141 minutes each.
+    assert branches == [("Filiale Hamburg", 2, 71.25), ("Filiale München", 2, 71.25)]
+    assert bank == [(4, 71.25)]

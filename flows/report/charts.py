@@ -116,6 +116,10 @@ class Formats:
         """``3,5 h`` (no-break space: the unit never wraps away from its number)."""
         return f"{self.decimal(value)}\u00a0h"
 
+    def minutes(self, value: float) -> str:
+        """``3,5 min`` (no-break space, as for hours)."""
+        return f"{self.decimal(value)}\u00a0min"
+
     def points(self, delta: float) -> str:
         """A difference of two shares in percentage points, without sign: ``4,2``."""
         return self.decimal(abs(delta) * 100)

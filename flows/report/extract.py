@@ -76,6 +76,8 @@ def _figures(row: dict[str, Any] | None, monday: date) -> WeekFigures:
         baseline_positions=int(row.get("baseline_positions") or 0),
         baseline_traded_positions=int(row.get("baseline_traded_positions") or 0),
         expected_follow_up_trades=row.get("expected_follow_up_trades"),
+        intraday_emails=int(row.get("intraday_emails") or 0),
+        median_minutes_to_inbox=row.get("median_minutes_to_inbox"),
     )
 
 

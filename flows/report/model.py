@@ -66,6 +66,10 @@ class WeekFigures:
     baseline_traded_positions: int = 0
     expected_follow_up_trades: float | None = None  # baseline rate x alerts
     opt_outs: int = 0  # clients' opt-outs of the week (flows/report/opt_outs.py)
+    # Intraday batches: the clients' emails of the week and the median minutes from a
+    # batch's delivery to the email's acceptance by the mail server (None: no such email).
+    intraday_emails: int = 0
+    median_minutes_to_inbox: float | None = None
 
 
 @dataclass(frozen=True)

@@ -161,6 +161,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "activities": "Aktivitäten erfasst",
         "opt_outs": "Abmeldungen von Kunden",
         "median_hours": "Median bis zum ersten Kontakt",
+        "median_minutes_to_inbox": "Median Intraday-Lieferung bis Kunden-E-Mail",
         "charts": "Diagramme",
         "advisors": "Berater",
         "advisors_intro": "Niedrigste Quote zuerst. Orange markiert: unter dem Ziel von {target}.",
@@ -315,6 +316,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "activities": "activities logged",
         "opt_outs": "client opt-outs",
         "median_hours": "median to first contact",
+        "median_minutes_to_inbox": "median intraday batch to client email",
         "charts": "Charts",
         "advisors": "Advisors",
         "advisors_intro": "Lowest rate first. Marked orange: below the target of {target}.",
@@ -529,6 +531,11 @@ def _share(fmt: Formats, texts: Mapping[str, str], value: float | None) -> str:
     return fmt.percent(rate) if rate is not None else texts["not_available"]
 
 
+def _minutes(fmt: Formats, texts: Mapping[str, str], value: float | None) -> str:
+    minutes = _rate(value)
+    return fmt.minutes(minutes) if minutes is not None else texts["not_available"]
+
+
 def _hours(fmt: Formats, texts: Mapping[str, str], value: float | None) -> str:
     hours = _rate(value)
     return fmt.hours(hours) if hours is not None else texts["not_available"]
@@ -721,6 +728,10 @@ def _figures(fmt: Formats, texts: Mapping[str, str], totals: WeekFigures) -> tup
         _Figure(texts["activities"], fmt.integer(totals.activities_logged)),
         _Figure(texts["median_hours"], _hours(fmt, texts, totals.median_hours_to_contact)),
         _Figure(texts["opt_outs"], fmt.integer(totals.opt_outs)),
+        _Figure(
+            texts["median_minutes_to_inbox"],
+            _minutes(fmt, texts, totals.median_minutes_to_inbox),
+        ),
     )
 
 

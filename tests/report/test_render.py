@@ -87,6 +87,26 @@ def test_english_subject_and_headlines() -> None:
     assert "Prozentpunkte" not in rendered.html_email
 
 
+def test_the_minutes_from_intraday_batch_to_client_email() -> None:
+    def flat(document: str) -> str:  # the text wraps (also after a hyphen); NBSP stays
+        return re.sub(r"[ \n]+", " ", re.sub(r"-\n *", "-", TAG.sub(" ", document)))
+
+    report = branch_report()
+    rendered = render_branch_report(
+        replace(report, totals=replace(report.totals, median_minutes_to_inbox=3.25))
+    )
+    for document in (rendered.html_email, rendered.html_file, rendered.text):
+        assert f"Median Intraday-Lieferung bis Kunden-E-Mail: 3,3{NBSP}min" in flat(document)
+    bank = bank_report(language="en")
+    summary = render_bank_report(
+        replace(bank, totals=replace(bank.totals, intraday_emails=4, median_minutes_to_inbox=1.5))
+    )
+    assert f"median intraday batch to client email: 1.5{NBSP}min" in flat(summary.text)
+    # A week without intraday emails says so instead of showing a number.
+    english = render_branch_report(branch_report(language="en"))
+    assert "median intraday batch to client email: n/a" in flat(english.text)
+
+
 def test_a_fall_is_shown_with_a_down_arrow() -> None:
     report = branch_report()
     worse = replace(report.previous, adoption_rate=0.9, follow_up_trades=10)

@@ -53,7 +53,10 @@ alerts as (
         count(*) as positions,
         bool_or(notify_eligible) as notify_eligible,
         min(isin) as first_isin,
-        min(security_name) as first_security_name
+        min(security_name) as first_security_name,
+        -- A client affected only by intraday batches: the day's first batch (HHMMSS).
+        case when bool_or(batch_id is null) then null else min(batch_id) end
+            as first_batch_id
     from client_changes
     group by client_id, business_day
 
@@ -95,26 +98,6 @@ deadlines as (
             deadline_day.business_day_index
             = run_day.business_day_index + sla.sla_business_days
             and deadline_day.is_business_day
-
-),
-
--- Any activity of the client's own advisor for that client, from the run date's start
--- to the end of the deadline day.
-first_contacts as (
-
-    select
-        deadlines.client_id,
-        deadlines.business_day,
-        min(activities.occurred_at) as first_contact_at
-    from deadlines
-    inner join activities
-        on
-            deadlines.client_id = activities.client_id
-            and deadlines.advisor_id = activities.advisor_id
-            and activities.occurred_at >= cast(deadlines.business_day as timestamp)
-            and activities.occurred_at
-            < cast({{ dbt.dateadd('day', 1, 'deadlines.sla_deadline') }} as timestamp)
-    group by deadlines.client_id, deadlines.business_day
 
 ),
 
@@ -203,28 +186,113 @@ follow_up_euros as (
 
 ),
 
-worklists as (
+-- Every worklist that went out: the morning's (no batch) and one per intraday batch
+-- (its HHMMSS from the ledger key).
+sent_worklists as (
 
     select
         recipient_id as advisor_id,
         business_day,
-        sent_at as worklist_sent_at
+        case
+            when kind = 'advisor_intraday'
+                then {{ batch_of_message_key('message_key', 'kind') }}
+        end as batch_id,
+        sent_at as worklist_sent_at,
+        -- A worklist sent after its business day (a day replayed or loaded late) counts
+        -- from that day's start.
+        case
+            when sent_at < cast({{ dbt.dateadd('day', 1, 'business_day') }} as timestamp)
+                then sent_at
+            else cast(business_day as timestamp)
+        end as sent_or_day_start
     from ledger
-    where kind = 'advisor_worklist' and status = 'sent'
+    where kind in ('advisor_worklist', 'advisor_intraday') and status = 'sent'
 
 ),
 
+-- Which worklists listed the client that day: the morning's for a change of the morning
+-- drop, the batch's for a change of a batch.
+alert_listings as (
+
+    select distinct
+        client_id,
+        business_day,
+        advisor_id,
+        coalesce(batch_id, '') as batch_key
+    from client_changes
+
+),
+
+-- The alert's worklist is the earliest that listed the client that day: a client
+-- affected in the morning and again by a batch counts from the morning's.
 worklist_reference as (
 
     select
-        advisor_id,
-        business_day,
+        alert_listings.client_id,
+        alert_listings.business_day,
+        min(sent_worklists.worklist_sent_at) as worklist_sent_at,
+        min(sent_worklists.sent_or_day_start) as sent_or_day_start
+    from alert_listings
+    inner join sent_worklists
+        on
+            alert_listings.advisor_id = sent_worklists.advisor_id
+            and alert_listings.business_day = sent_worklists.business_day
+            and alert_listings.batch_key = coalesce(sent_worklists.batch_id, '')
+    group by alert_listings.client_id, alert_listings.business_day
+
+),
+
+-- The follow-up window opens at the run date's start; for an alert of intraday batches
+-- only, when the first batch's worklist was sent (its delivery, should none be sent).
+windows as (
+
+    select
+        deadlines.*,
         case
-            when worklist_sent_at < cast({{ dbt.dateadd('day', 1, 'business_day') }} as timestamp)
-                then worklist_sent_at
-            else cast(business_day as timestamp)
-        end as sent_or_day_start
-    from worklists
+            when deadlines.first_batch_id is null
+                then cast(deadlines.business_day as timestamp)
+            else coalesce(
+                worklist_reference.sent_or_day_start,
+                {{ batch_delivered_at('deadlines.business_day', 'deadlines.first_batch_id') }}
+            )
+        end as window_start
+    from deadlines
+    left join worklist_reference
+        on
+            deadlines.client_id = worklist_reference.client_id
+            and deadlines.business_day = worklist_reference.business_day
+
+),
+
+-- Any activity of the client's own advisor for that client, from the window's start
+-- to the end of the deadline day.
+first_contacts as (
+
+    select
+        windows.client_id,
+        windows.business_day,
+        min(activities.occurred_at) as first_contact_at
+    from windows
+    inner join activities
+        on
+            windows.client_id = activities.client_id
+            and windows.advisor_id = activities.advisor_id
+            and activities.occurred_at >= windows.window_start
+            and activities.occurred_at
+            < cast({{ dbt.dateadd('day', 1, 'windows.sla_deadline') }} as timestamp)
+    group by windows.client_id, windows.business_day
+
+),
+
+intraday_emails as (
+
+    select
+        recipient_id as client_id,
+        business_day,
+        min(sent_at) as intraday_email_sent_at
+    from ledger
+    where kind = 'client_intraday' and status = 'sent'
+    group by recipient_id, business_day
 
 ),
 
@@ -260,13 +328,15 @@ final as (
         deadlines.first_security_name,
         deadlines.notify_eligible,
         deadlines.sla_deadline,
-        worklists.worklist_sent_at,
+        worklist_reference.worklist_sent_at,
         digests.digest_sent_at,
         first_contacts.first_contact_at,
         -- Hours run from the sending of the advisor's worklist; a worklist sent after its
         -- business day (a day replayed or loaded late) counts from that day's start.
         case
-            when first_contacts.first_contact_at is not null and worklists.worklist_sent_at is not null
+            when
+                first_contacts.first_contact_at is not null
+                and worklist_reference.worklist_sent_at is not null
                 then greatest(
                     0.0,
                     -- An 8-byte float before dividing: Spark divides an integer by a
@@ -299,10 +369,17 @@ final as (
             false
         )
         or coalesce(
+            intraday_emails.intraday_email_sent_at
+            < cast({{ dbt.dateadd('day', 2, 'deadlines.business_day') }} as timestamp),
+            false
+        )
+        or coalesce(
             first_contacts.first_contact_at
             < cast({{ dbt.dateadd('day', 2, 'deadlines.business_day') }} as timestamp),
             false
-        ) as informed_within_one_day
+        ) as informed_within_one_day,
+        deadlines.first_batch_id,
+        intraday_emails.intraday_email_sent_at
     from deadlines
     cross join coverage
     left join first_contacts
@@ -317,18 +394,18 @@ final as (
         on
             deadlines.client_id = follow_up_euros.client_id
             and deadlines.business_day = follow_up_euros.business_day
-    left join worklists
-        on
-            deadlines.advisor_id = worklists.advisor_id
-            and deadlines.business_day = worklists.business_day
     left join digests
         on
             deadlines.client_id = digests.client_id
             and deadlines.business_day = digests.business_day
     left join worklist_reference
         on
-            deadlines.advisor_id = worklist_reference.advisor_id
+            deadlines.client_id = worklist_reference.client_id
             and deadlines.business_day = worklist_reference.business_day
+    left join intraday_emails
+        on
+            deadlines.client_id = intraday_emails.client_id
+            and deadlines.business_day = intraday_emails.business_day
 
 )
 

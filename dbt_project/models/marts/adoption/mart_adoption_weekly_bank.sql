@@ -22,6 +22,25 @@ alert_totals as (
 
 ),
 
+intraday_emails as (
+
+    select * from {{ ref('int_intraday_emails_weekly') }}
+
+),
+
+-- Minutes from an intraday batch's delivery to the client email's acceptance by the mail
+-- server, over the bank's intraday emails of the week.
+intraday_totals as (
+
+    select
+        week_start,
+        count(*) as intraday_emails,
+        {{ median('minutes_to_inbox') }} as median_minutes_to_inbox
+    from intraday_emails
+    group by week_start
+
+),
+
 sums as (
 
     select
@@ -81,10 +100,15 @@ final as (
                     cast(sums.baseline_traded_positions as {{ type_double() }})
                     / sums.baseline_positions
                     * sums.alerts
-        end as expected_follow_up_trades
+        end as expected_follow_up_trades,
+        coalesce(intraday_totals.intraday_emails, 0) as intraday_emails,
+        cast(intraday_totals.median_minutes_to_inbox as {{ type_double() }})
+            as median_minutes_to_inbox
     from sums
     left join alert_totals
         on sums.week_start = alert_totals.week_start
+    left join intraday_totals
+        on sums.week_start = intraday_totals.week_start
 
 )
 

@@ -30,6 +30,25 @@ alert_totals as (
 
 ),
 
+intraday_emails as (
+
+    select * from {{ ref('int_intraday_emails_weekly') }}
+
+),
+
+-- Minutes from an intraday batch's delivery to the client email's acceptance by the mail
+-- server, over the branch's intraday emails of the week.
+intraday_totals as (
+
+    select
+        week_start, branch,
+        count(*) as intraday_emails,
+        {{ median('minutes_to_inbox') }} as median_minutes_to_inbox
+    from intraday_emails
+    group by week_start, branch
+
+),
+
 sums as (
 
     select
@@ -86,12 +105,17 @@ final as (
                     cast(baseline.baseline_traded_positions as {{ type_double() }})
                     / baseline.baseline_positions
                     * sums.alerts
-        end as expected_follow_up_trades
+        end as expected_follow_up_trades,
+        coalesce(intraday_totals.intraday_emails, 0) as intraday_emails,
+        cast(intraday_totals.median_minutes_to_inbox as {{ type_double() }})
+            as median_minutes_to_inbox
     from sums
     left join alert_totals
         on sums.week_start = alert_totals.week_start and sums.branch = alert_totals.branch
     left join baseline
         on sums.week_start = baseline.week_start and sums.branch = baseline.branch
+    left join intraday_totals
+        on sums.week_start = intraday_totals.week_start and sums.branch = intraday_totals.branch
 
 )
 

@@ -63,7 +63,7 @@ import math
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Final, Literal
@@ -83,6 +83,7 @@ from rich.progress import (
 
 from flows.calendar import business_days, previous_business_day
 from flows.demo import names
+from flows.intraday.batches import INTRADAY_FOLDER
 
 I8 = npt.NDArray[np.int8]
 I32 = npt.NDArray[np.int32]
@@ -183,6 +184,13 @@ _STREAM_POSITIONS: Final = 3
 _STREAM_HISTORY: Final = 4
 _STREAM_DAY: Final = 5
 _STREAM_LABELS: Final = 6
+_STREAM_INTRADAY: Final = 7
+
+# votum demo's intraday batches: (index of the drop day, delivery time HHMMSS in
+# Europe/Berlin). Each batch changes one held security by one step, rated five minutes
+# before its delivery: a downgrade after news (an upgrade if it is rated at the bottom).
+DEMO_INTRADAY_BATCHES: Final = ((1, "101500"), (3, "141000"))
+_BATCH_RATED_BEFORE_DELIVERY: Final = 300
 
 _MORNING: Final = 6 * 3600
 _BUSINESS_START: Final = 8 * 3600
@@ -211,6 +219,8 @@ class GenerationSummary:
     # Advisor id -> the share of a day's worklist lines the advisor clicks in the demo
     # (votum demo; by the advisor's hidden diligence profile).
     worklist_click_share: dict[str, float] = field(default_factory=dict)
+    # The intraday batches written: (drop day, delivery time HHMMSS, Europe/Berlin).
+    intraday_batches: list[tuple[date, str]] = field(default_factory=list)
 
 
 # --- ISINs -----------------------------------------------------------------------------
@@ -896,6 +906,25 @@ class _Bank:
         self.daily_rating_changes.append(self.rating_changes - before)
         return _RatingRows.concat([rows])
 
+    def intraday_batch(self, rng: Rng, day: date, delivered: str) -> _RatingRows:
+        """An intraday batch of ``day`` delivered at ``delivered`` (HHMMSS): one held,
+        rated security not changed that morning moves one step; updates the ratings."""
+        holders = np.bincount(self.position_key % self.universe.size, minlength=self.universe.size)
+        candidates = self.covered_index[
+            (holders[self.covered_index] > 0) & (self.change[self.covered_index] == 0)
+        ]
+        # A widely held security more likely: news about it reaches more clients.
+        weights = holders[candidates] / holders[candidates].sum()
+        security = rng.choice(candidates, size=1, p=weights).astype(np.int64)
+        old = self.rank[security]
+        new = np.where(old < 4, old + 1, old - 1)
+        self.rank[security] = new
+        self.rating_changes += 1
+        rows = self._publish(rng, day, security, new.astype(np.int64))
+        at = int(delivered[:2]) * 3600 + int(delivered[2:4]) * 60 + int(delivered[4:])
+        rated = _epoch_seconds(day) + at - _BATCH_RATED_BEFORE_DELIVERY
+        return replace(rows, seconds=np.full(len(security), rated, dtype=np.int64))
+
     def ratings_table(self, rows: _RatingRows) -> pa.Table:
         u = self.universe
         currency = u.usd[rows.security].astype(np.int32)
@@ -1322,6 +1351,7 @@ class _Writer:
         return target
 
     def ratings(self, folder: Path, rows: _RatingRows) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
         return self._copy(
             folder,
             "ratings",
@@ -1448,6 +1478,7 @@ def generate_drops(
     rating_history_days: int = 0,
     file_format: Literal["csv", "parquet"] = "csv",
     progress: bool = False,
+    intraday_batches: Sequence[tuple[int, str]] = (),
 ) -> GenerationSummary:
     """Write ``days`` business-day drops from the first business day on or after
     ``start`` into ``out_dir/<YYYY-MM-DD>/``, for a bank of ``clients`` clients.
@@ -1455,7 +1486,9 @@ def generate_drops(
     The same arguments give byte-identical files. ``rating_history_days`` puts that many
     business days of rating history before the first drop into the first drop's
     ``ratings`` file. Files of the drop contract already in a drop folder are replaced;
-    those this run does not write there are removed."""
+    those this run does not write there are removed. ``intraday_batches`` (drop index,
+    delivery HHMMSS) writes a batch of one changed held security into
+    ``<day>/intraday/<HHMMSS>/`` (votum demo: ``DEMO_INTRADAY_BATCHES``)."""
     if days < 1:
         raise ValueError(f"days must be at least 1, got {days}")
     if clients < 1:
@@ -1474,6 +1507,7 @@ def generate_drops(
     out_dir.mkdir(parents=True, exist_ok=True)
     writer = _Writer(bank, file_format)
     positions_last_day = 0
+    batches_written: list[tuple[date, str]] = []
     try:
         with _progress(progress, days) as (bar, task):
             for d, day in enumerate(drop_dates):
@@ -1511,6 +1545,14 @@ def generate_drops(
                 if suppressions is not None:
                     written.add(writer.suppressions(folder, suppressions))
                 _remove_stale_files(folder, written)
+                for delivered in sorted(b for i, b in intraday_batches if i == d):
+                    # Its own stream: the days' files stay those of a run without batches
+                    # up to the batch's day.
+                    batch = bank.intraday_batch(
+                        _rng(seed, _STREAM_INTRADAY, d, int(delivered)), day, delivered
+                    )
+                    writer.ratings(folder / INTRADAY_FOLDER / delivered, batch)
+                    batches_written.append((day, delivered))
                 bar.update(task, advance=1)
     finally:
         writer.close()
@@ -1535,4 +1577,5 @@ def generate_drops(
             f"A{advisor + 1:04d}": WORKLIST_CLICK_SHARE[int(profile)]
             for advisor, profile in enumerate(bank.advisors.profile)
         },
+        intraday_batches=batches_written,
     )

@@ -640,3 +640,34 @@ def test_one_million_clients_make_about_ten_million_positions(tmp_path: Path) ->
     with path.open("rb") as handle:
         lines = sum(1 for _ in handle) - 1
     assert lines == summary.positions_last_day
+
+
+def test_intraday_batches_change_one_held_security_after_the_morning(tmp_path: Path) -> None:
+    plain = generate_drops(tmp_path / "plain", START, 3, 150, seed=4)
+    out = tmp_path / "batches"
+    summary = generate_drops(out, START, 3, 150, seed=4, intraday_batches=((1, "101500"),))
+    day = plain.drop_dates[1]
+    assert summary.intraday_batches == [(day, "101500")]
+    assert summary.rating_changes == plain.rating_changes + 1
+    (batch,) = read(out / day.isoformat() / "intraday" / "101500" / "ratings.csv")
+    assert (
+        header(out / day.isoformat() / "intraday" / "101500" / "ratings.csv") == COLUMNS["ratings"]
+    )
+    assert batch["rated_at"] == f"{day.isoformat()} 10:10:00"  # five minutes before delivery
+    # A held security, one step from its rating after that morning's drop.
+    isin = batch["isin"]
+    assert any(row["isin"] == isin for row in read(out / day.isoformat() / "holdings.csv"))
+    before = [
+        names.normalise_rating(row["rating"])
+        for d in plain.drop_dates[:2]
+        for row in read(out / d.isoformat() / "ratings.csv")
+        if row["isin"] == isin
+    ]
+    rank = RANK[str(names.normalise_rating(batch["rating"]))]
+    assert before and abs(rank - RANK[str(before[-1])]) == 1
+    # The days up to the batch's are those of a run without batches.
+    for d in plain.drop_dates[:2]:
+        files = digest(out / d.isoformat())
+        assert {k: v for k, v in files.items() if not k.startswith("intraday")} == digest(
+            tmp_path / "plain" / d.isoformat()
+        )

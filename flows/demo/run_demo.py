@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
 
+import duckdb
 import numpy as np
 from rich.console import Console
 from rich.table import Table
@@ -23,12 +24,12 @@ from rich.table import Table
 from flows.clock import BANK_TIMEZONE, set_simulated_instant
 from flows.demo.clicks import choose_clicks, click_moments, click_through, html_of_worklist
 from flows.demo.clicks import worklist_lines as lines_of_worklist
-from flows.demo.generate import GenerationSummary, generate_drops
+from flows.demo.generate import DEMO_INTRADAY_BATCHES, GenerationSummary, generate_drops
 from flows.demo.mailserver import DemoMailServer, list_messages
 from flows.errors import VotumError
 from flows.notify.dispatch import unsubscribe_links
-from flows.parameters import DailyRunParameters, WeeklyReportParameters
-from flows.pipeline import daily_run, weekly_report
+from flows.parameters import DailyRunParameters, IntradayRunParameters, WeeklyReportParameters
+from flows.pipeline import daily_run, intraday_run, weekly_report
 from flows.report.extract import week_label
 from flows.run_dates import last_processed_day
 from flows.settings import Settings, get_settings
@@ -48,6 +49,9 @@ UNSUBSCRIBE_PATH = "/research-alerts/unsubscribe"
 # day's morning, the weekly reports on the Monday after their week.
 SENDING_TIME = clock_time(6, 45)
 REPORT_TIME = clock_time(7, 30)
+# An intraday batch is taken by the polling deployment shortly after its delivery: the
+# demo's clock stands this long after the batch's folder time when it runs.
+INTRADAY_PICKUP = timedelta(seconds=90)
 # The board summary's goals in the demo (a real bank sets its own): the fee rate
 # estimates the fee of the trades whose drop row has none.
 DEMO_GOALS = {
@@ -70,7 +74,13 @@ def run_demo(
     inbox = settings.ensure_home() / "demo" / "inbox"
     console.print(f"[bold]1/3[/] generating {days} business days of drops for {clients:,} clients")
     generated = generate_drops(
-        out_dir=inbox, start=start, days=days, clients=clients, seed=seed, progress=False
+        out_dir=inbox,
+        start=start,
+        days=days,
+        clients=clients,
+        seed=seed,
+        progress=False,
+        intraday_batches=DEMO_INTRADAY_BATCHES,
     )
     console.print(
         f"    {generated.advisors} advisors in {generated.branches} branches, "
@@ -187,6 +197,13 @@ def _run_days(
                 if entry.kind == "advisor_worklist" and entry.key not in before
             ]
             clicked = _advisors_click(generated, mailbox, new_worklists, run_date, port)
+            for day, delivered in generated.intraday_batches:
+                if day == run_date:
+                    # The batch arrives during the day: the polling deployment takes it.
+                    set_simulated_instant(
+                        clock_file, _batch_delivery(day, delivered) + INTRADAY_PICKUP
+                    )
+                    intraday_run(IntradayRunParameters(run_date=day, inbox=inbox))
             table.add_row(
                 run_date.isoformat(),
                 str(summary.upgrades),
@@ -198,6 +215,7 @@ def _run_days(
                 f"{clicked:,}",
             )
         console.print(table)
+        _show_intraday_batches(generated, console)
         weeks = sorted({day - timedelta(days=day.weekday()) for day in drop_dates})
         os.environ.setdefault("VOTUM_REPORT_SUMMARY_TO", "vorstand@bank.example")
         os.environ.setdefault("VOTUM_OPS_ALERT_TO", "betrieb@bank.example")
@@ -208,6 +226,71 @@ def _run_days(
         for monday in weeks:
             set_simulated_instant(clock_file, _at(monday + timedelta(days=7), REPORT_TIME))
             weekly_report(WeeklyReportParameters(week=week_label(monday)))
+
+
+def _batch_delivery(day: date, delivered: str) -> datetime:
+    return _at(day, datetime.strptime(delivered, "%H%M%S").time())
+
+
+def _show_intraday_batches(generated: GenerationSummary, console: Console) -> None:
+    """The intraday batches (each run after its day's morning): the change, the clients
+    emailed, the worklists and the median minutes from the batch's delivery to the
+    emails' acceptance by the mail server."""
+    if not generated.intraday_batches:
+        return
+    table = Table(
+        "day",
+        "batch (Berlin)",
+        "security",
+        "rating",
+        "clients emailed",
+        "worklists",
+        "minutes to inbox (median)",
+        title="Intraday batches",
+    )
+    with open_warehouse(get_settings().warehouse_path, read_only=True) as con:
+        for day, delivered in generated.intraday_batches:
+            table.add_row(day.isoformat(), *_batch_figures(con, day, delivered))
+    console.print(table)
+
+
+def _batch_figures(con: duckdb.DuckDBPyConnection, day: date, delivered: str) -> list[str]:
+    change = first_row(
+        con.execute(
+            "SELECT security_name, previous_rating || ' -> ' || new_rating "
+            "FROM fct_rating_changes WHERE business_day = ? AND batch_id = ? "
+            "ORDER BY isin LIMIT 1",
+            [day, delivered],
+        )
+    )
+    # sent_at is stored in the session's time zone; the batch's time is Berlin's.
+    sent = first_row(
+        con.execute(
+            """
+            SELECT count(*) FILTER (WHERE kind = 'client_intraday'),
+                   count(*) FILTER (WHERE kind = 'advisor_intraday'),
+                   median(date_diff('second', CAST(? AS TIMESTAMP),
+                                    timezone('Europe/Berlin', CAST(sent_at AS TIMESTAMPTZ))))
+                       FILTER (WHERE kind = 'client_intraday') / 60.0
+            FROM ops.delivery_ledger
+            WHERE status = 'sent' AND business_day = ? AND message_key LIKE ?
+            """,
+            [
+                _batch_delivery(day, delivered).replace(tzinfo=None),
+                day,
+                f"%_intraday:{day.isoformat()}:{delivered}:%",
+            ],
+        )
+    )
+    emailed, worklists, minutes = sent if sent else (0, 0, None)
+    return [
+        f"{delivered[:2]}:{delivered[2:4]}:{delivered[4:]}",
+        str(change[0]) if change else "",
+        str(change[1]) if change else "(no change)",
+        f"{emailed:,}",
+        f"{worklists:,}",
+        "n/a" if minutes is None else f"{minutes:.1f}",
+    ]
 
 
 def _serve_port() -> int:
@@ -282,6 +365,8 @@ def _show_mailbox(mailbox: Path, console: Console) -> None:
         f"Mailbox {mailbox}: {len(entries)} emails "
         f"({kinds.get('client_digest', 0)} client digests, "
         f"{kinds.get('advisor_worklist', 0)} advisor worklists, "
+        f"{kinds.get('client_intraday', 0)} intraday client emails, "
+        f"{kinds.get('advisor_intraday', 0)} intraday worklists, "
         f"{kinds.get('adoption_report', 0)} branch reports, "
         f"{kinds.get('adoption_summary', 0)} bank summaries). Each is a file in "
         f"{mailbox / 'new'}: open it in a mail client, or\n"

@@ -9,7 +9,7 @@ import os
 import sqlite3
 import subprocess
 import sys
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -68,6 +68,13 @@ def _assert_a_real_week(home: Path) -> None:
         morning = datetime.combine(day, time(6, 45), ZoneInfo("Europe/Berlin"))
         assert at.replace(tzinfo=UTC) == morning, (day, at)
     assert informed is not None and informed[0] > 0.8, informed
+    # The intraday batch of the second day, taken 90 seconds after its delivery at 10:15.
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        intraday = con.execute(
+            "SELECT DISTINCT business_day, sent_at FROM ops.delivery_ledger "
+            "WHERE kind IN ('client_intraday', 'advisor_intraday') AND status = 'sent'"
+        ).fetchall()
+    assert intraday == [(date(2026, 10, 2), datetime(2026, 10, 2, 8, 16, 30))], intraday
     with sqlite3.connect(home / "worklist_activities.sqlite") as store:
         clicks = store.execute(
             "SELECT source, alert_day, substr(occurred_at, 1, 10), substr(occurred_at, 12) "
@@ -86,6 +93,8 @@ def _assert_a_real_week(home: Path) -> None:
     summary = summary.replace("\xa0", " ")
     assert "Ziel: 95 %" in summary and "Ziel: 80 %" in summary
     assert "Ziel: 1.500,00 € pro Woche" in summary
+    # 10:15:00 to 10:16:30: the bank's median minutes from batch to the client's inbox.
+    assert "Median Intraday-Lieferung bis Kunden-E-Mail" in summary and "1,5 min" in summary
 
 
 def test_demo_sends_real_mail_and_its_logs_hold_no_personal_data_or_secret(
@@ -122,6 +131,9 @@ def test_demo_sends_real_mail_and_its_logs_hold_no_personal_data_or_secret(
     kinds = [entry.kind for entry in list_messages(home / "demo" / "mailbox")]
     assert kinds.count("client_digest") > 0 and kinds.count("advisor_worklist") > 0
     assert kinds.count("adoption_report") > 0 and kinds.count("adoption_summary") == 1
+    # The second day's intraday batch reached its clients and their advisors.
+    assert kinds.count("client_intraday") > 0 and kinds.count("advisor_intraday") > 0
+    assert "Intraday batches" in demo.stdout
     assert list((home / "reports").glob("*/bank/index.html"))
     # The demo ran votum serve for its links and says how to click through one of them.
     assert "Opt-out link of demo client" in demo.stdout

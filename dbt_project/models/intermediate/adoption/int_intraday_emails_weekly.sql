@@ -6,15 +6,11 @@ ledger as (
 
 ),
 
-clients as (
+-- The client's alert of that day (an intraday email always has one): its advisor's
+-- branch. Built with the adoption marts after the day's sending (fct_alerts+).
+alerts as (
 
-    select * from {{ ref('dim_clients') }}
-
-),
-
-advisors as (
-
-    select * from {{ ref('dim_advisors') }}
+    select * from {{ ref('int_alerts_weekly') }}
 
 ),
 
@@ -55,12 +51,12 @@ final as (
         cast({{ dbt.datediff('delivered.delivered_at', 'delivered.accepted_at', 'second') }}
             as {{ type_double() }}) / 60.0 as minutes_to_inbox,
         cast({{ dbt.date_trunc('week', 'delivered.business_day') }} as date) as week_start,
-        coalesce(advisors.branch, 'ohne Filiale') as branch
+        coalesce(alerts.branch, 'ohne Filiale') as branch
     from delivered
-    left join clients
-        on delivered.client_id = clients.client_id
-    left join advisors
-        on clients.advisor_id = advisors.advisor_id
+    left join alerts
+        on
+            delivered.client_id = alerts.client_id
+            and delivered.business_day = alerts.business_day
 
 )
 

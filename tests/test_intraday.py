@@ -26,7 +26,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -327,11 +327,6 @@ def test_a_poll_that_finds_the_run_lock_taken_returns_quietly(day: Day) -> None:
 def test_adoption_counts_an_intraday_alert_from_its_batch_worklist(day: Day) -> None:
     build_adoption_marts.fn()
     with open_warehouse(get_settings().warehouse_path, read_only=True) as con:
-        sent_at = dict(
-            con.execute(
-                "SELECT message_key, sent_at FROM ops.delivery_ledger WHERE status = 'sent'"
-            ).fetchall()
-        )
         alerts = {
             row[0]: row[1:]
             for row in con.execute(
@@ -351,14 +346,12 @@ def test_adoption_counts_an_intraday_alert_from_its_batch_worklist(day: Day) -> 
             [MON],
         ).fetchall()
     # C3 (to be called) exists only through the 10:15 batch (and again at 16:30): its
-    # worklist is that batch's, and the 15:00 call counts from it, not from midnight.
-    batch_worklist = sent_at["advisor_intraday:2026-03-03:101500:A1"]
-    call = datetime(2026, 3, 3, 15, 0)
-    assert alerts["C3"][:2] == ("101500", batch_worklist)
-    assert alerts["C3"][2] == pytest.approx((call - batch_worklist) / timedelta(hours=1))
-    assert alerts["C3"][2] < 15 and alerts["C3"][3] == "followed_up"
-    # C1, affected in the morning and again by batches, counts from the morning worklist.
-    assert alerts["C1"][:2] == (None, sent_at["advisor_worklist:2026-03-03:A1"])
+    # worklist is that batch's, sent at 10:16:30 (bank time), and the 15:00 call counts
+    # from it (4.725 hours), not from midnight.
+    assert alerts["C3"][:2] == ("101500", datetime(2026, 3, 3, 10, 16, 30))
+    assert alerts["C3"][2] == pytest.approx(4.725) and alerts["C3"][3] == "followed_up"
+    # C1, affected in the morning and again by batches, counts from the 06:45 worklist.
+    assert alerts["C1"][:2] == (None, datetime(2026, 3, 3, 6, 45))
     # Batch to inbox: 10:15 -> 10:16:30 (C1) and 12:00 -> 12:01:30 (C2), 1.5 minutes
     # each; 14:10 -> 16:31 (C1, C2: taken by the 16:31 call), 141 minutes each.
     assert branches == [("Filiale Hamburg", 2, 71.25), ("Filiale München", 2, 71.25)]

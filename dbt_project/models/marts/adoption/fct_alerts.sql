@@ -24,9 +24,18 @@ transactions as (
 
 ),
 
+-- The ledger stores sent_at in the warehouse session's time zone (UTC); activities,
+-- trades and business days are bank time (Europe/Berlin), and so are the times here.
 ledger as (
 
-    select * from {{ ref('stg_ops__delivery_ledger') }}
+    select
+        message_key,
+        kind,
+        business_day,
+        recipient_id,
+        status,
+        {{ bank_time('sent_at') }} as sent_at
+    from {{ ref('stg_ops__delivery_ledger') }}
 
 ),
 

@@ -4,12 +4,14 @@ right answers are known, ingested and built with dbt once, then copied per test.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 from flows.ingest.loader import load_drop
 from flows.notify.journal import open_journal
 from flows.notify.suppressions import sync_suppressions
+from flows.notify.transport import SendResult, SmtpTransport
 from flows.settings import Settings
 from flows.transform import build_marts
 from flows.warehouse import open_warehouse
@@ -100,3 +102,22 @@ def build_days(settings: Settings, inbox: Path, days: list[date]) -> None:
 
 def copy_home(template: Path, target: Path) -> None:
     shutil.copytree(template, target)
+
+
+def transport_acting_after_each_send(action: Callable[[], None]) -> type[SmtpTransport]:
+    """A real SMTP transport that runs ``action`` after every message it sent: another
+    process (``votum suppress``, ``votum serve``) objecting while a batch is going out."""
+
+    class ActingAfterSend(SmtpTransport):
+        def send(
+            self,
+            sender: str,
+            recipient: str,
+            data: bytes,
+            before_end: Callable[[], None] | None = None,
+        ) -> SendResult:
+            result = super().send(sender, recipient, data, before_end)
+            action()
+            return result
+
+    return ActingAfterSend

@@ -4,7 +4,6 @@ through their own link during the batch; an email that waited too long expires."
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -18,12 +17,12 @@ from flows.notify.ledger import (
     OPTED_OUT_SINCE,
     is_overdue,
 )
-from flows.notify.transport import SendResult, SmtpError, SmtpTransport
+from flows.notify.transport import SmtpError
 from flows.settings import Settings
 from flows.status import collect_status
 from flows.warehouse import open_warehouse
 from tests.notify.conftest import build_wednesday
-from tests.notify.scenario import TUE
+from tests.notify.scenario import TUE, transport_acting_after_each_send
 from tests.notify.test_dispatch import by_recipient, plan, text_of
 from tests.smtp_server import RecordingSmtpServer
 
@@ -65,19 +64,11 @@ def test_an_objection_by_link_during_the_batch_withdraws_that_clients_email(
     # The web service of another process records C7's objection while C1's digest goes.
     objector = Journal(mail_settings.journal_path)
 
-    class ObjectionDuringSend(SmtpTransport):
-        def send(
-            self,
-            sender: str,
-            recipient: str,
-            data: bytes,
-            before_end: Callable[[], None] | None = None,
-        ) -> SendResult:
-            result = super().send(sender, recipient, data, before_end)
-            objector.opt_out_client("C7", source="web")
-            return result
+    objecting = transport_acting_after_each_send(
+        lambda: objector.opt_out_client("C7", source="web")
+    )
 
-    report = dispatch(mail_settings, transport_factory=ObjectionDuringSend)
+    report = dispatch(mail_settings, transport_factory=objecting)
     objector.close()
     assert (report.sent, report.withdrawn) == (4, 1)
     assert statuses(mail_settings)["client_digest:2026-03-03:C7"] == (

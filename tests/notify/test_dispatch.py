@@ -3,7 +3,6 @@ localhost), parsing what it received."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -14,10 +13,16 @@ from flows.notify.journal import Journal, open_journal
 from flows.notify.ledger import release_day
 from flows.notify.plan import PlanResult, plan_day
 from flows.notify.preview import write_previews
-from flows.notify.transport import SendResult, SmtpLoginError, SmtpTlsError, SmtpTransport
+from flows.notify.transport import SmtpLoginError, SmtpTlsError
 from flows.settings import Settings, get_settings
 from flows.warehouse import open_warehouse
-from tests.notify.scenario import EXPECTED_TUESDAY_DIGESTS, HOSTILE_FIRST_NAME, TUE, WED
+from tests.notify.scenario import (
+    EXPECTED_TUESDAY_DIGESTS,
+    HOSTILE_FIRST_NAME,
+    TUE,
+    WED,
+    transport_acting_after_each_send,
+)
 from tests.smtp_server import ReceivedMessage, RecordingSmtpServer, SelfSignedTls
 
 
@@ -236,20 +241,13 @@ def test_a_suppression_arriving_during_the_batch_stops_the_rest(
     # Another process (`votum suppress`) objects while the first message is being sent.
     objector = Journal(mail_settings.journal_path)
 
-    class ObjectionDuringSend(SmtpTransport):
-        def send(
-            self,
-            sender: str,
-            recipient: str,
-            data: bytes,
-            before_end: Callable[[], None] | None = None,
-        ) -> SendResult:
-            result = super().send(sender, recipient, data, before_end)
-            objector.suppress("jane.smith@example.org", reason="objection", source="cli")
-            objector.suppress("hostile@example.com", reason="objection", source="cli")
-            return result
+    def objections() -> None:
+        objector.suppress("jane.smith@example.org", reason="objection", source="cli")
+        objector.suppress("hostile@example.com", reason="objection", source="cli")
 
-    report = dispatch(mail_settings, transport_factory=ObjectionDuringSend)
+    objecting = transport_acting_after_each_send(objections)
+
+    report = dispatch(mail_settings, transport_factory=objecting)
     objector.close()
     digests = [m for m in smtp_server.messages if m.message["X-Votum-Kind"] == "client_digest"]
     # Digests go in key order (C1, C2, C7): only the first left before the objections.

@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -741,15 +742,47 @@ def _purpose(args: argparse.Namespace) -> str:
 
 # Commands that run a Prefect flow: one of our errors is told once, with the log's path,
 # instead of Prefect's tracebacks followed by the message (flows/logs.py).
-RUNS_A_FLOW = frozenset({"run", "dispatch", "report", "release"})
+RUNS_A_FLOW = frozenset({"run", "intraday", "dispatch", "report", "release", "demo"})
+# Commands whose flows run Great Expectations and dbt: imported while Prefect's server starts.
+BUILDS_MARTS = frozenset({"run", "demo"})
 
 
-def _quiet_flow_errors(args: argparse.Namespace) -> None:
-    if args.command in RUNS_A_FLOW:
-        import flows.pipeline  # noqa: F401 - Prefect sets up its console handlers here
-        from flows.logs import console_shows_votum_errors_once
+@contextmanager
+def _flows_ready(args: argparse.Namespace, settings: Settings) -> Iterator[None]:
+    """Around a command that runs a flow: its Prefect server (unless PREFECT_API_URL
+    names one), started first so that it boots on another core while this process
+    imports what the flows need (Great Expectations and dbt on a thread, which the
+    first validation and the first dbt call wait for)."""
+    if args.command not in RUNS_A_FLOW:
+        yield
+        return
+    from flows.prefect_server import start_temporary_server
 
-        console_shows_votum_errors_once()
+    server = start_temporary_server(settings.logs_dir / "prefect-server.log")
+    import flows.pipeline  # noqa: F401 - Prefect sets up its console handlers here
+    from flows.logs import console_shows_votum_errors_once
+
+    console_shows_votum_errors_once()
+    if args.command in BUILDS_MARTS:
+        from flows.preload import preload
+        from flows.quality.gx_project import import_great_expectations
+        from flows.transform import import_dbt
+
+        preload([import_great_expectations, import_dbt])
+    if server is None:
+        yield
+        return
+    from prefect.settings import (
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
+        temporary_settings,
+    )
+
+    server.wait_until_ready(float(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()))
+    # Heartbeats tell a long-lived server that a flow run still lives; this server lives
+    # and dies with the run's process, and joining the heartbeat thread costs a second.
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -761,15 +794,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if sends is not None:
             check_sending_settings(settings, smtp=sends)
         settings.apply_runtime_environment()
-        _quiet_flow_errors(args)
         if args.command not in USES_THE_WAREHOUSE:
-            code: int = args.handler(args, settings)
+            with _flows_ready(args, settings):
+                code: int = args.handler(args, settings)
             return code
         # Taken here, before Prefect starts, so that a second run is told at once; the
         # flows take it again (re-entrant), for runs started by a Prefect worker.
         from flows.run_lock import run_lock
 
-        with run_lock(settings.run_lock_path, _purpose(args)):
+        with run_lock(settings.run_lock_path, _purpose(args)), _flows_ready(args, settings):
             code = args.handler(args, settings)
         return code
     except VotumError as exc:

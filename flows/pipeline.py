@@ -64,8 +64,10 @@ from flows.parameters import (
     WeeklyReportParameters,
     today_in_berlin,
 )
+from flows.preload import preload
 from flows.progress import interactive, stage_progress
 from flows.quality.gates import QualityReport, check_drop, check_marts
+from flows.quality.gx_project import import_great_expectations
 from flows.report.deliver import plan_reports
 from flows.report.extract import (
     bank_report,
@@ -83,6 +85,7 @@ from flows.run_ledger import DEGRADED, REFUSED, RunRecord, recorded_run
 from flows.run_lock import run_lock
 from flows.sending_settings import check_sending_settings
 from flows.settings import get_settings
+from flows.transform import REPORT_BUILD_SELECT, import_dbt
 from flows.warehouse import open_warehouse, set_run_date, table_exists
 from flows.web.activity_store import open_activity_store
 from flows.web.activity_sync import sync_worklist_activities
@@ -339,10 +342,17 @@ def daily_run(run: DailyRunParameters = DEFAULT_DAILY) -> DaySummary | None:
             return _daily_stages(record, run, run_date, inbox)
 
 
+def _preload_build_libraries() -> None:
+    """Great Expectations and dbt imported on a thread while the drop loads (DuckDB
+    leaves the interpreter free); the first validation and dbt call wait for them."""
+    preload([import_great_expectations, import_dbt])
+
+
 def _daily_stages(
     record: RunRecord, run: DailyRunParameters, run_date: date, inbox: Path
 ) -> DaySummary:
     logger = get_run_logger()
+    _preload_build_libraries()
     seconds = record.stage_seconds
     load = record.stage(
         "ingest", lambda: ingest_drop(run_date, inbox, scheduled=run.run_date is None)
@@ -603,6 +613,8 @@ def _intraday_batch(record: RunRecord, batch: Batch) -> IntradayBatchPlan:
 
 def _intraday_stages(record: RunRecord, day: date, inbox: Path) -> IntradaySummary:
     batches = record.stage("find_batches", lambda: pending_batches(day, inbox))
+    if batches:
+        _preload_build_libraries()
     done: list[str] = []
     emails = worklists = waiting = 0
     held: str | None = None
@@ -733,7 +745,7 @@ def build_adoption_marts() -> int:
         # And the clients' opt-outs, counted per branch in the report.
         with open_journal(settings.journal_path) as journal:
             sync_client_opt_outs(con, journal)
-    result = build_selected(settings, ["fct_alerts+", "int_activities_weekly+"])
+    result = build_selected(settings, list(REPORT_BUILD_SELECT))
     mirror_marts(settings)
     return len(result.nodes)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from datetime import date
@@ -82,6 +83,14 @@ def test_run_prints_the_day_and_a_file_fault_names_file_and_column(
         smtp=smtp_server,
     )
     assert first.returncode == 0, first.stderr
+    # That server recorded the flow run, completed, in its database under VOTUM_HOME.
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        recorded = con.execute("SELECT prefect_flow_run_id FROM ops.run_ledger").fetchall()
+    assert len(recorded) == 1 and recorded[0][0]
+    with sqlite3.connect(home / "prefect" / "prefect.db") as prefect_db:
+        assert prefect_db.execute(
+            "SELECT state_type FROM flow_run WHERE id = ?", [recorded[0][0]]
+        ).fetchall() == [("COMPLETED",)]
     second = _votum(
         "run",
         "--date",

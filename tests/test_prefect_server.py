@@ -1,0 +1,73 @@
+"""The temporary Prefect server a `votum` command starts for its flow runs: a real
+server process (Prefect's own application under uvicorn), its API answered, stopped."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from flows.errors import ConfigurationError
+from flows.prefect_server import start_temporary_server
+
+
+@pytest.fixture
+def prefect_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect"))
+    monkeypatch.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    return tmp_path
+
+
+def _port_open(url: str) -> bool:
+    parts = urlsplit(url)
+    with socket.socket() as sock:
+        sock.settimeout(1.0)
+        return sock.connect_ex((parts.hostname or "", parts.port or 0)) == 0
+
+
+def test_nothing_is_started_when_a_server_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:4200/api")
+    assert start_temporary_server(Path("unused.log")) is None
+
+
+def test_a_started_server_answers_the_api_and_is_stopped(
+    prefect_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = start_temporary_server(prefect_env / "logs" / "prefect-server.log")
+    assert server is not None
+    try:
+        assert os.environ["PREFECT_API_URL"] == server.api_url
+        server.wait_until_ready(120)
+        with urllib.request.urlopen(f"{server.api_url}/admin/version", timeout=10) as reply:
+            assert json.loads(reply.read())  # Prefect's API version string
+        # Its database lives under PREFECT_HOME, as for Prefect's own temporary server.
+        assert (prefect_env / "prefect" / "prefect.db").exists()
+    finally:
+        server.stop()
+    assert server.process.returncode is not None
+    assert not _port_open(server.api_url)
+
+
+def test_a_server_that_cannot_start_is_told_with_its_log(
+    prefect_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Its SQLite database cannot be created under a file.
+    blocker = prefect_env / "not-a-folder"
+    blocker.write_text("", encoding="utf-8")
+    monkeypatch.setenv("PREFECT_HOME", str(blocker / "prefect"))
+    log = prefect_env / "logs" / "prefect-server.log"
+    server = start_temporary_server(log)
+    assert server is not None
+    try:
+        with pytest.raises(ConfigurationError, match="prefect-server.log") as raised:
+            server.wait_until_ready(120)
+        assert "PREFECT_API_URL" in str(raised.value) or "exited" in str(raised.value)
+    finally:
+        server.stop()
+    assert log.read_text(encoding="utf-8").strip()  # the server's own messages

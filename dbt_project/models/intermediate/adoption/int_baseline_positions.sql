@@ -1,3 +1,10 @@
+{{
+    config(
+        materialized='view',
+        tags=['baseline'],
+    )
+}}
+
 -- The baseline of the follow-up trades: what clients trade without an alert.
 --
 -- A baseline position is a client's position (quantity above zero in that business
@@ -10,6 +17,10 @@
 --
 -- The holdings snapshots are kept for VOTUM_HOLDINGS_RETENTION_DROPS drops only: older
 -- days have no baseline positions (the report then says "not enough data").
+--
+-- A view, and tagged `baseline`: a position-day per held position (about ten million a
+-- day at a large bank) is only ever counted, by int_baseline_weekly, which the weekly
+-- report's build refreshes. The daily build leaves both alone once they exist.
 
 with
 

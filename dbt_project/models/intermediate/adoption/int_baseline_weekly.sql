@@ -1,5 +1,13 @@
+{{
+    config(
+        tags=['baseline'],
+    )
+}}
+
 -- The baseline per branch and ISO week: how many positions, of how many clients, and
 -- how many of those positions were traded within the window (int_baseline_positions).
+-- Built by the weekly report's build (and the first daily build), not every day: it
+-- reads every kept holdings snapshot, and only the weekly report shows it.
 
 with
 

@@ -1,0 +1,172 @@
+"""The deployment path of a daily run, timed: a real ``prefect server start``, the
+deployments of ``prefect.yaml`` on a ``process`` work pool, and a process worker that
+is already running (warm) when the run is asked for.
+
+A process worker runs each flow run in a new Python process of its own (imports paid
+every time) that reports to the running server (no temporary server to start). The
+time counted is Prefect's own record of the run: from the worker taking it (state
+Pending) to its end (Completed), read from the server's state history.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+PREFECT = str(BIN / "prefect")
+DAILY = "votum-daily-run/votum-daily-run"
+FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+
+
+@dataclass(frozen=True)
+class WorkerRun:
+    seconds: float  # the worker taking the run (Pending) to Completed
+    flow_seconds: float  # the flow function's own run (Running to Completed)
+
+
+class _Server:
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = int(sock.getsockname()[1])
+        self.api_url = f"http://127.0.0.1:{self.port}/api"
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("VOTUM_", "PREFECT_"))}
+        env.update(
+            PREFECT_HOME=str(self.home / "prefect"),
+            PREFECT_API_URL=self.api_url,
+            PREFECT_SERVER_ANALYTICS_ENABLED="false",
+            PREFECT_UI_ENABLED="false",
+            DO_NOT_TRACK="1",
+            **extra,
+        )
+        return env
+
+    def request(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(
+            self.api_url + path,
+            data=data,
+            headers={"Content-Type": "application/json"},
+            method="POST" if data is not None else "GET",
+        )
+        with urllib.request.urlopen(request, timeout=30) as reply:
+            return json.loads(reply.read())
+
+    def prefect(self, *args: str) -> None:
+        done = subprocess.run(
+            [PREFECT, *args], capture_output=True, text=True, env=self.env(), cwd=ROOT, check=False
+        )
+        if done.returncode != 0:
+            raise SystemExit(f"prefect {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+
+
+def _spawn(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=log.parent,
+            start_new_session=True,
+        )  # fmt: skip
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.killpg(os.getpgid(process.pid), signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(os.getpgid(process.pid), signal.SIGKILL)
+            process.wait()
+
+
+@contextmanager
+def running_worker(work: Path, votum_home: Path) -> Iterator[_Server]:
+    """A Prefect server, the deployments of prefect.yaml and a process worker whose
+    flow runs use ``votum_home``."""
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    server = _Server(work)
+    env = server.env()
+    del env["PREFECT_API_URL"]
+    process = _spawn(
+        [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(server.port)],
+        env,
+        work / "server.log",
+    )
+    worker: subprocess.Popen[bytes] | None = None
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                server.request("/health")
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise SystemExit(
+                        f"prefect server did not start: see {work / 'server.log'}"
+                    ) from None
+                time.sleep(0.5)
+        server.prefect("work-pool", "create", "votum", "--type", "process")
+        server.prefect("--no-prompt", "deploy", "--name", "votum-daily-run")
+        worker = _spawn(
+            [PREFECT, "worker", "start", "--pool", "votum"],
+            server.env(
+                VOTUM_HOME=str(votum_home),
+                VOTUM_PROJECT_DIR=str(ROOT),
+                PREFECT_WORKER_QUERY_SECONDS="1",
+            ),
+            work / "worker.log",
+        )
+        yield server
+    finally:
+        if worker is not None:
+            _stop(worker)
+        _stop(process)
+
+
+def _seconds(start: str, end: str) -> float:
+    return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+
+
+def run_daily(server: _Server, parameters: dict[str, Any], timeout: float = 900) -> WorkerRun:
+    """Ask for a daily run through the deployment; wait for it; its times."""
+    deployment = server.request(f"/deployments/name/{DAILY}")
+    created = server.request(
+        f"/deployments/{deployment['id']}/create_flow_run", {"parameters": {"run": parameters}}
+    )
+    flow_run_id = created["id"]
+    deadline = time.monotonic() + timeout
+    while True:
+        flow_run = server.request(f"/flow_runs/{flow_run_id}")
+        if flow_run["state"]["type"] in FINAL:
+            break
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the worker's run {flow_run_id} did not end in {timeout:.0f} s")
+        time.sleep(0.2)
+    if flow_run["state"]["type"] != "COMPLETED":
+        raise SystemExit(
+            f"the worker's run ended {flow_run['state']['type']}: {flow_run['state']['message']}"
+        )
+    history = server.request("/flow_run_states/?flow_run_id=" + flow_run_id)
+    times = {s["type"]: s["timestamp"] for s in history}
+    return WorkerRun(
+        seconds=_seconds(times["PENDING"], times["COMPLETED"]),
+        flow_seconds=_seconds(times["RUNNING"], times["COMPLETED"]),
+    )

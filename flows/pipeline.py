@@ -86,7 +86,7 @@ from flows.run_lock import run_lock
 from flows.sending_settings import check_sending_settings
 from flows.settings import get_settings
 from flows.transform import REPORT_BUILD_SELECT, import_dbt
-from flows.warehouse import open_warehouse, set_run_date, table_exists
+from flows.warehouse import held_warehouse, open_warehouse, set_run_date, table_exists
 from flows.web.activity_store import open_activity_store
 from flows.web.activity_sync import sync_worklist_activities
 
@@ -255,6 +255,7 @@ def _one_run(flow_name: str, purpose: str, **where: Any) -> Iterator[RunRecord]:
     attach_log_file(settings)
     with (
         run_lock(settings.run_lock_path, purpose),
+        held_warehouse(settings.warehouse_path),
         recorded_run(
             settings,
             flow_name,

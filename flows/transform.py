@@ -21,6 +21,7 @@ from flows.errors import TransformError
 from flows.preload import wait_for_preload
 from flows.settings import Settings
 from flows.warehouse import (
+    let_go_of_warehouse,
     loaded_seeds_fingerprint,
     open_warehouse,
     record_seeds_fingerprint,
@@ -165,10 +166,12 @@ def invoke_dbt(
         "--log-level",
         "none",
     )
-    try:
-        outcome = dbtRunner().invoke(list(command))
-    finally:
-        _release_duckdb()
+    # dbt opens the DuckDB file with settings of its own: a held warehouse lets go.
+    with let_go_of_warehouse(settings.warehouse_path):
+        try:
+            outcome = dbtRunner().invoke(list(command))
+        finally:
+            _release_duckdb()
     result = DbtResult(command=tuple(args), nodes=_node_results(outcome.result))
     # A failing test gives success=False with no exception: read the nodes.
     if outcome.exception is not None:

@@ -63,14 +63,14 @@ def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> boo
     return bool(row and row[0])
 
 
-@contextmanager
-def open_warehouse(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection to the warehouse file, closed on exit."""
-    if read_only and not path.exists():
-        raise WarehouseError(f"No warehouse at {path}: run `votum run` (or `votum demo`) first.")
+# The warehouses this process holds open for a run (see held_warehouse).
+_HELD: dict[Path, duckdb.DuckDBPyConnection] = {}
+
+
+def _connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        con = duckdb.connect(str(path), read_only=read_only)
+        return duckdb.connect(str(path), read_only=read_only)
     except duckdb.IOException as exc:
         message = str(exc)
         if "lock" in message.lower():
@@ -81,6 +81,52 @@ def open_warehouse(path: Path, *, read_only: bool = False) -> Iterator[duckdb.Du
                 "(only one votum run may write the warehouse at a time)."
             ) from exc
         raise WarehouseError(f"Cannot open the warehouse {path}: {message}") from exc
+
+
+@contextmanager
+def held_warehouse(path: Path) -> Iterator[None]:
+    """Hold the warehouse open for the length of a run: every ``open_warehouse`` of it
+    in this process meanwhile gets a cursor of the held database (a connection of its
+    own, with its own transactions) instead of opening the file again, which reads its
+    catalogue each time (25-35 ms; a daily run opens it some forty times). Another
+    process cannot open the file while it is held, as during any write: the run lock
+    serialises them. dbt and Great Expectations open the file with settings of their
+    own, which DuckDB refuses beside a held connection: they run inside
+    :func:`let_go_of_warehouse`."""
+    key = path.resolve()
+    if key in _HELD:
+        yield
+        return
+    _HELD[key] = _connect(path)
+    try:
+        yield
+    finally:
+        _HELD.pop(key).close()
+
+
+@contextmanager
+def let_go_of_warehouse(path: Path) -> Iterator[None]:
+    """Close a held warehouse for a while (dbt, Great Expectations), then hold it again."""
+    key = path.resolve()
+    held = _HELD.pop(key, None)
+    if held is None:
+        yield
+        return
+    held.close()
+    try:
+        yield
+    finally:
+        _HELD[key] = _connect(path)
+
+
+@contextmanager
+def open_warehouse(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to the warehouse file, closed on exit (a cursor of the held
+    database while a run holds it)."""
+    if read_only and not path.exists():
+        raise WarehouseError(f"No warehouse at {path}: run `votum run` (or `votum demo`) first.")
+    held = _HELD.get(path.resolve())
+    con = held.cursor() if held is not None else _connect(path, read_only=read_only)
     try:
         yield con
     finally:

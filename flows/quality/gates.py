@@ -38,7 +38,7 @@ from flows.quality.quarantine import quarantine_reasons, quarantine_rows, quaran
 from flows.quality.rules import ALL_RULES, Rule
 from flows.quality.sql_support import ensure_quality_objects, forget_quarantine
 from flows.settings import Settings
-from flows.warehouse import open_warehouse
+from flows.warehouse import let_go_of_warehouse, open_warehouse
 
 _RULES = {(rule.suite, rule.name): rule for rule in ALL_RULES}
 
@@ -103,10 +103,12 @@ def run_checkpoint(
     (the Spark DataFrame of :mod:`flows.engines.spark`). ``project_dir``: the GE project
     (default ``VOTUM_EXPECTATIONS_DIR``)."""
     context = open_context(settings, project_dir or settings.expectations_dir)
-    try:
-        result = context.checkpoints.get(name).run(batch_parameters=batch_parameters)
-    finally:
-        release_engine(context, datasource)
+    # GE opens the DuckDB file with settings of its own: a held warehouse lets go.
+    with let_go_of_warehouse(settings.warehouse_path):
+        try:
+            result = context.checkpoints.get(name).run(batch_parameters=batch_parameters)
+        finally:
+            release_engine(context, datasource)
     # The pages of this run's results, and the index (the site grows run by run).
     context.build_data_docs(resource_identifiers=list(result.run_results))
     outcomes, problems = [], []

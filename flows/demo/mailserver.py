@@ -25,6 +25,7 @@ import mailbox
 import os
 import socket
 from collections.abc import Awaitable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy
@@ -43,6 +44,7 @@ __all__ = [
     "DemoMailServer",
     "MailboxEntry",
     "list_messages",
+    "message_keys",
     "read_message",
 ]
 
@@ -254,9 +256,24 @@ def _parse_headers(path: Path) -> EmailMessage:
     return message
 
 
-def list_messages(maildir: Path) -> list[MailboxEntry]:
+def message_keys(maildir: Path) -> set[str]:
+    """The keys of the messages in ``maildir``, read from the file names alone (cheap:
+    nothing is opened)."""
+    return {
+        item.name.split(":", 1)[0]
+        for sub in ("new", "cur")
+        if (Path(maildir) / sub).is_dir()
+        for item in os.scandir(Path(maildir) / sub)
+        if not item.name.startswith(".") and item.is_file()
+    }
+
+
+def list_messages(
+    maildir: Path, *, except_keys: AbstractSet[str] = frozenset()
+) -> list[MailboxEntry]:
     """Every message in ``maildir`` (``new/`` and ``cur/``), oldest delivery first (ties
-    broken by key). A missing folder is an empty mailbox."""
+    broken by key), but those under ``except_keys`` (not even opened). A missing folder
+    is an empty mailbox."""
     maildir = Path(maildir)
     found: list[tuple[int, MailboxEntry]] = []
     for sub in ("new", "cur"):
@@ -265,6 +282,8 @@ def list_messages(maildir: Path) -> list[MailboxEntry]:
             continue
         for item in os.scandir(folder):
             if item.name.startswith(".") or not item.is_file():
+                continue
+            if item.name.split(":", 1)[0] in except_keys:
                 continue
             try:
                 stat = item.stat()

@@ -25,7 +25,7 @@ from flows.clock import BANK_TIMEZONE, set_simulated_instant
 from flows.demo.clicks import choose_clicks, click_moments, click_through, html_of_worklist
 from flows.demo.clicks import worklist_lines as lines_of_worklist
 from flows.demo.generate import DEMO_INTRADAY_BATCHES, GenerationSummary, generate_drops
-from flows.demo.mailserver import DemoMailServer, list_messages
+from flows.demo.mailserver import DemoMailServer, list_messages, message_keys
 from flows.errors import VotumError
 from flows.notify.dispatch import unsubscribe_links
 from flows.parameters import DailyRunParameters, IntradayRunParameters, WeeklyReportParameters
@@ -187,15 +187,15 @@ def _run_days(
         for run_date in drop_dates:
             backfill = last is not None and run_date < last
             set_simulated_instant(clock_file, _at(run_date, SENDING_TIME))
-            before = {entry.key for entry in list_messages(mailbox)}
+            before = message_keys(mailbox)
             summary = daily_run(
                 DailyRunParameters(run_date=run_date, inbox=inbox, backfill=backfill)
             )
             assert summary is not None  # a run for a given day never skips
             new_worklists = [
                 entry.key
-                for entry in list_messages(mailbox)
-                if entry.kind == "advisor_worklist" and entry.key not in before
+                for entry in list_messages(mailbox, except_keys=before)
+                if entry.kind == "advisor_worklist"
             ]
             clicked = _advisors_click(generated, mailbox, new_worklists, run_date, port)
             for day, delivered in generated.intraday_batches:

@@ -1,13 +1,18 @@
 """The warehouse's transaction helper: a failed rollback never hides the error that
-caused it (as a full disk does: DuckDB then has no transaction left to roll back)."""
+caused it (as a full disk does: DuckDB then has no transaction left to roll back). A
+warehouse held open for a run."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
 
 import duckdb
 import pytest
 
 from flows.errors import DropError
-from flows.warehouse import transaction
+from flows.warehouse import held_warehouse, let_go_of_warehouse, open_warehouse, transaction
 
 
 def test_an_error_inside_rolls_back() -> None:
@@ -30,3 +35,30 @@ def test_the_original_error_wins_when_the_rollback_fails_too() -> None:
         raise DropError("the original error")
     with pytest.raises(duckdb.TransactionException):
         con.execute("ROLLBACK")  # what the helper met, and kept to itself
+
+
+def test_a_held_warehouse_is_opened_once_and_let_go_of_for_other_libraries(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "warehouse.duckdb"
+    with held_warehouse(path):
+        with open_warehouse(path) as con:
+            con.execute("CREATE TABLE t AS SELECT 1 AS x")
+        # Another cursor of the same database sees it; read-only requests get one too.
+        with open_warehouse(path, read_only=True) as con:
+            assert con.execute("SELECT x FROM t").fetchall() == [(1,)]
+        # A connection with settings of its own (dbt's, Great Expectations') is refused
+        # beside the held one, and works once the warehouse is let go of.
+        with pytest.raises(duckdb.ConnectionException, match="different configuration"):
+            duckdb.connect(str(path), config={"threads": 1})
+        with let_go_of_warehouse(path), duckdb.connect(str(path), config={"threads": 1}) as other:
+            other.execute("INSERT INTO t VALUES (2)")
+        with open_warehouse(path) as con:
+            assert con.execute("SELECT sum(x) FROM t").fetchall() == [(3,)]
+    # Released at the end: another process can open the file again.
+    probe = subprocess.run(
+        [sys.executable, "-c", f"import duckdb; duckdb.connect({str(path)!r}).close()"],
+        capture_output=True,
+        check=False,
+    )
+    assert probe.returncode == 0, probe.stderr

@@ -209,6 +209,14 @@ class Settings(BaseSettings):
             "VOTUM_MIN_QUARANTINE_ROWS of them are faulty)."
         ),
     )
+    quality_results_kept: int = Field(
+        default=60,
+        ge=1,
+        description=(
+            "Great Expectations results (and Data Docs pages) kept per suite: the newest "
+            "ones; every rule's outcome of every run stays in ops.quality_results."
+        ),
+    )
     min_quarantine_rows: int = Field(
         default=10,
         ge=1,

@@ -35,6 +35,7 @@ from flows.quality.gx_project import (
     release_engine,
 )
 from flows.quality.quarantine import quarantine_reasons, quarantine_rows, quarantine_unreadable
+from flows.quality.results_retention import prune_results
 from flows.quality.rules import ALL_RULES, Rule
 from flows.quality.sql_support import ensure_quality_objects, forget_quarantine
 from flows.settings import Settings
@@ -109,7 +110,8 @@ def run_checkpoint(
             result = context.checkpoints.get(name).run(batch_parameters=batch_parameters)
         finally:
             release_engine(context, datasource)
-    # The pages of this run's results, and the index (the site grows run by run).
+    # The pages of this run's results, and the index of the newest results kept.
+    prune_results(settings.home_dir / "quality", settings.quality_results_kept)
     context.build_data_docs(resource_identifiers=list(result.run_results))
     outcomes, problems = [], []
     for suite_result in result.run_results.values():

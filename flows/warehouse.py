@@ -19,8 +19,8 @@ import duckdb
 import pyarrow as pa
 
 from flows.calendar import holiday_name, is_business_day
+from flows.drop_files import DROP_FILES, LINEAGE_COLUMNS
 from flows.errors import WarehouseBusyError, WarehouseError
-from flows.ingest.drop_files import DROP_FILES, LINEAGE_COLUMNS
 
 _LOCK_HOLDER = re.compile(r"PID (\d+)")
 logger = logging.getLogger("votum.warehouse")

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import duckdb
 
+from flows.drop_files import DROP_FILES, LINEAGE_COLUMNS, TEXT, DropFile
 from flows.errors import DropError, MalformedFileError
 from flows.ingest.decimal_mark import count_forms, decide_decimal_comma
-from flows.ingest.drop_files import DROP_FILES, LINEAGE_COLUMNS, TEXT, DropFile
 from flows.ingest.reader import (
     SourceFile,
     find_source_file,

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import duckdb
 
+from flows.drop_files import DROP_FILES, DROP_FILES_BY_NAME
 from flows.errors import DropError, MalformedFileError, MissingFileError, RunRefusedError
-from flows.ingest.drop_files import DROP_FILES, DROP_FILES_BY_NAME
 from flows.ingest.loader import FileLoad, _csv_scan, inspect_source, typed_rows_sql
 from flows.ingest.reader import SourceFile, sha256_of
 from flows.warehouse import ensure_schema, first_row, transaction

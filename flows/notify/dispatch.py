@@ -43,6 +43,7 @@ from urllib.parse import quote, urlencode
 import duckdb
 
 from flows.clock import clock_for
+from flows.links import worklist_action_links
 from flows.notify.faults import after_accept
 from flows.notify.journal import Journal, open_journal
 from flows.notify.ledger import (
@@ -75,7 +76,6 @@ from flows.notify.ledger import (
     withdraw_unwanted,
 )
 from flows.notify.message import UnsafeMessageError, build_message
-from flows.notify.ops_alert import ops_alert_from_json, render_ops_alert
 from flows.notify.payloads import client_digest_from_json, worklist_from_json
 from flows.notify.render import (
     Rendered,
@@ -85,10 +85,10 @@ from flows.notify.render import (
     render_worklist,
 )
 from flows.notify.transport import SendResult, SmtpError, SmtpTransport
+from flows.runs.ops_alert import ops_alert_from_json, render_ops_alert
 from flows.settings import Settings
 from flows.signing import UNSUBSCRIBE, installation_secret, make_token
 from flows.warehouse import open_warehouse
-from flows.web.links import worklist_action_links
 
 # Clients first, then advisors (their worklists say who was emailed), then managers.
 KINDS_IN_ORDER = (

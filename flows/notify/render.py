@@ -602,7 +602,7 @@ class _Channel:
 
 ActionLinks = Callable[[str, str], Mapping[str, str]]
 """(client_id, isin) -> {action code: signed URL}: the worklist line's action links
-(made by ``flows.web.links.worklist_action_links``; none when not given)."""
+(made by ``flows.links.worklist_action_links``; none when not given)."""
 
 # The actions of a worklist line, in the order shown.
 WORKLIST_ACTIONS = ("called", "meeting", "not_reached", "no_contact")

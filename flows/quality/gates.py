@@ -23,8 +23,8 @@ from typing import Any
 
 import duckdb
 
+from flows.drop_files import DROP_FILES_BY_NAME
 from flows.errors import DropError, VotumError
-from flows.ingest.drop_files import DROP_FILES_BY_NAME
 from flows.ingest.loader import DropLoad, inspect_drop, typed_rows_sql, unload_drop
 from flows.quality.gx_project import (
     DATASOURCE,

@@ -14,7 +14,7 @@ from datetime import date
 
 import duckdb
 
-from flows.ingest.drop_files import DropFile
+from flows.drop_files import DropFile
 from flows.ingest.reader import SourceFile
 from flows.quality.rules import Rule
 from flows.warehouse import transaction

@@ -18,10 +18,10 @@ from typing import Any
 
 import orjson
 
+from flows.links import ACTIONS
 from flows.notify.render import clean_header_text
 from flows.report.charts import Formats, formats
 from flows.report.model import AdvisorWeek, Language, WeekFigures
-from flows.web.links import ACTIONS
 
 ADVISOR_HTML = "advisor_week.html.j2"
 ADVISOR_TEXT = "advisor_week.txt.j2"

@@ -28,7 +28,7 @@ from flows.notify.ledger import OPS_ALERT, PENDING, upsert_planned
 from flows.notify.plan import planned_message
 from flows.notify.render import Rendered, clean_header_text
 from flows.quality.quarantine import quarantine_reasons
-from flows.run_ledger import DEGRADED, FAILED, HELD, REFUSED
+from flows.runs.ledger import DEGRADED, FAILED, HELD, REFUSED
 from flows.warehouse import table_exists
 
 _QUARANTINED = "rows_quarantined_"

@@ -1,5 +1,6 @@
 """The links of ``votum serve``: where its pages live, and the signed worklist action
-links (made at send time by the worklist's renderer, checked by the service).
+links (made at send time by the worklist's renderer, checked by the service). Below
+both: the service (flows/web), notify and report import it, it imports neither.
 
 Pure apart from reading the installation's key through :func:`installation_secret`.
 

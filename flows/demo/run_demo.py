@@ -27,8 +27,7 @@ from flows.demo.clicks import worklist_lines as lines_of_worklist
 from flows.demo.generate import DEMO_INTRADAY_BATCHES, GenerationSummary, generate_drops
 from flows.demo.mailserver import DemoMailServer, list_messages
 from flows.errors import VotumError
-from flows.links import path_of
-from flows.notify.dispatch import unsubscribe_links
+from flows.links import path_of, unsubscribe_links
 from flows.pipeline import daily_run, intraday_run, weekly_report
 from flows.report.extract import week_label
 from flows.runs.dates import last_processed_day

@@ -26,6 +26,7 @@ from babel.dates import format_date, format_time
 from babel.numbers import format_currency, format_decimal, format_percent
 from jinja2 import Environment
 
+from flows.links import UnsubscribeLinks
 from flows.notify.payloads import (
     AdvisorWorklist,
     ClientDigest,
@@ -46,7 +47,6 @@ __all__ = [
     "ActionLinks",
     "RenderError",
     "Rendered",
-    "UnsubscribeLinks",
     "clean_header_text",
     "environment",
     "render_client_digest",
@@ -75,12 +75,6 @@ class Rendered:
     subject: str  # one line, no CR/LF/NUL, already cleaned
     text: str  # the plain-text alternative
     html: str  # a complete HTML document
-
-
-@dataclass(frozen=True)
-class UnsubscribeLinks:
-    mailto: str  # "mailto:unsubscribe@bank.example?subject=unsubscribe%20C0000001"
-    https: str  # "https://bank.example/research-alerts/unsubscribe?token=..."
 
 
 # --------------------------------------------------------------------------- headers

@@ -51,6 +51,15 @@ def first_row(cursor: duckdb.DuckDBPyConnection) -> tuple[Any, ...] | None:
     return rows[0] if rows else None
 
 
+def fetch_dicts(
+    con: duckdb.DuckDBPyConnection, query: str, params: list[Any]
+) -> list[dict[str, Any]]:
+    """The rows of ``query`` as dicts by column name."""
+    # Through Arrow: one C++ conversion instead of a Python loop over 130,000 rows.
+    rows: list[dict[str, Any]] = con.sql(query, params=params).to_arrow_table().to_pylist()
+    return rows
+
+
 def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
     """Whether ``schema.table`` exists (a read-only look at a warehouse no run set up)."""
     row = first_row(

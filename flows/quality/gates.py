@@ -35,12 +35,11 @@ from flows.quality.gx_project import (
     release_engine,
 )
 from flows.quality.quarantine import quarantine_reasons, quarantine_rows, quarantine_unreadable
-from flows.quality.rules import ALL_RULES, Rule
+from flows.quality.rules import RULES_BY_KEY as _RULES
+from flows.quality.rules import Rule
 from flows.quality.sql_support import ensure_quality_objects, forget_quarantine
 from flows.settings import Settings
 from flows.warehouse import open_warehouse
-
-_RULES = {(rule.suite, rule.name): rule for rule in ALL_RULES}
 
 
 class QualityError(VotumError):

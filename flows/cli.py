@@ -418,7 +418,7 @@ def _command_mailbox(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _command_generate(args: argparse.Namespace, settings: Settings) -> int:
-    from flows.demo.generate import generate_drops
+    from flows.demo.drops.generate import generate_drops
     from flows.runs.progress import interactive
 
     summary = generate_drops(

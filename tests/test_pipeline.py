@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.demo.generate import generate_drops
+from flows.demo.drops.generate import generate_drops
 from flows.pipeline import daily_run
 from flows.runs.parameters import DailyRunParameters
 from flows.settings import get_settings

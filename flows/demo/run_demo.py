@@ -24,7 +24,7 @@ from rich.table import Table
 from flows.clock import BANK_TIMEZONE, set_simulated_instant
 from flows.demo.clicks import choose_clicks, click_moments, click_through, html_of_worklist
 from flows.demo.clicks import worklist_lines as lines_of_worklist
-from flows.demo.generate import DEMO_INTRADAY_BATCHES, GenerationSummary, generate_drops
+from flows.demo.drops.generate import DEMO_INTRADAY_BATCHES, GenerationSummary, generate_drops
 from flows.demo.mailserver import DemoMailServer, list_messages
 from flows.errors import VotumError
 from flows.links import path_of, unsubscribe_links

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.demo.generate import generate_drops
+from flows.demo.drops.generate import generate_drops
 from flows.engines.target import checked_target
 from flows.errors import ConfigurationError
 from flows.pipeline import ReportSummary, daily_run, weekly_report

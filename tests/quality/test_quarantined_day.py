@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from flows.demo.generate import make_isin
+from flows.demo.drops.isins import make_isin
 from flows.pipeline import daily_run
 from flows.runs.day_summary import format_summary
 from flows.runs.parameters import DailyRunParameters

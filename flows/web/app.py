@@ -37,6 +37,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from flows.clock import clock_for
+from flows.errors import ConfigurationError
 from flows.links import (
     ACTIONS_BY_CODE,
     NO_CONTACT_REASONS,
@@ -281,8 +282,6 @@ def create_app(settings: Settings, *, today: Callable[[], date] | None = None) -
     service = VotumService(settings, today=today)
     paths = {service.unsubscribe_path, service.resubscribe_path, service.action_path, "/healthz"}
     if len(paths) < 4:
-        from flows.errors import ConfigurationError
-
         raise ConfigurationError(
             "VOTUM_UNSUBSCRIBE_URL and VOTUM_ACTION_URL must have different paths, "
             "neither /healthz."

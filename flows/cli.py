@@ -19,7 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from flows.errors import EXIT_DEGRADED, EXIT_HELD, VotumError
-from flows.sending_settings import check_sending_settings
+from flows.runs.sending_settings import check_sending_settings
 from flows.settings import Settings, get_settings
 from flows.terminal import as_json, console_for, keep_whole
 
@@ -65,9 +65,9 @@ def _undelivered_exit(
 
 
 def _command_run(args: argparse.Namespace, settings: Settings) -> int:
-    from flows.day_summary import format_summary, summary_as_dict
-    from flows.parameters import DailyRunParameters
     from flows.pipeline import daily_run
+    from flows.runs.day_summary import format_summary, summary_as_dict
+    from flows.runs.parameters import DailyRunParameters
 
     summary = daily_run(
         DailyRunParameters(
@@ -107,8 +107,8 @@ def _command_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _command_intraday(args: argparse.Namespace, settings: Settings) -> int:
-    from flows.parameters import IntradayRunParameters
     from flows.pipeline import intraday_run
+    from flows.runs.parameters import IntradayRunParameters
 
     summary = intraday_run(IntradayRunParameters(run_date=args.date, inbox=args.inbox))
     report = summary.dispatch
@@ -166,8 +166,8 @@ def _command_quality_export(args: argparse.Namespace, settings: Settings) -> int
 
 
 def _command_report(args: argparse.Namespace, settings: Settings) -> int:
-    from flows.parameters import WeeklyReportParameters
     from flows.pipeline import weekly_report
+    from flows.runs.parameters import WeeklyReportParameters
 
     summary = weekly_report(WeeklyReportParameters(week=args.week, send=not args.no_send))
     if args.json:
@@ -212,8 +212,8 @@ def _command_release(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _command_discard(args: argparse.Namespace, settings: Settings) -> int:
-    from flows.held_days import DISCARDED, refuse_contrary_decision
     from flows.notify.ledger import discard_day
+    from flows.runs.held_days import DISCARDED, refuse_contrary_decision
     from flows.warehouse import open_warehouse
 
     with open_warehouse(settings.warehouse_path) as con:
@@ -224,7 +224,7 @@ def _command_discard(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _command_status(args: argparse.Namespace, settings: Settings) -> int:
-    from flows.status import collect_status
+    from flows.runs.status import collect_status
 
     status = collect_status(settings, runs=args.runs)
     if args.json:
@@ -419,8 +419,8 @@ def _command_mailbox(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _command_generate(args: argparse.Namespace, settings: Settings) -> int:
-    from flows.demo.generate import generate_drops
-    from flows.progress import interactive
+    from flows.demo.drops.generate import generate_drops
+    from flows.runs.progress import interactive
 
     summary = generate_drops(
         out_dir=args.out,
@@ -514,7 +514,7 @@ def _command_docs(args: argparse.Namespace, settings: Settings) -> int:
 
 def _command_demo(args: argparse.Namespace, settings: Settings) -> int:
     from flows.demo.run_demo import run_demo
-    from flows.logs import attach_log_file, quiet_console
+    from flows.runs.logs import attach_log_file, quiet_console
 
     # The demo prints its own tables; Prefect's per-run chatter goes to the log file only.
     attach_log_file(settings)
@@ -741,7 +741,7 @@ def _purpose(args: argparse.Namespace) -> str:
 
 
 # Commands that run a Prefect flow: one of our errors is told once, with the log's path,
-# instead of Prefect's tracebacks followed by the message (flows/logs.py).
+# instead of Prefect's tracebacks followed by the message (flows/runs/logs.py).
 RUNS_A_FLOW = frozenset({"run", "intraday", "dispatch", "report", "release", "demo"})
 # Commands whose flows run Great Expectations and dbt: imported while Prefect's server starts.
 BUILDS_MARTS = frozenset({"run", "demo"})
@@ -760,7 +760,7 @@ def _flows_ready(args: argparse.Namespace, settings: Settings) -> Iterator[None]
 
     server = start_temporary_server(settings.logs_dir / "prefect-server.log")
     import flows.pipeline  # noqa: F401 - Prefect sets up its console handlers here
-    from flows.logs import console_shows_votum_errors_once
+    from flows.runs.logs import console_shows_votum_errors_once
 
     console_shows_votum_errors_once()
     if args.command in BUILDS_MARTS:
@@ -800,7 +800,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return code
         # Taken here, before Prefect starts, so that a second run is told at once; the
         # flows take it again (re-entrant), for runs started by a Prefect worker.
-        from flows.run_lock import run_lock
+        from flows.runs.lock import run_lock
 
         with run_lock(settings.run_lock_path, _purpose(args)), _flows_ready(args, settings):
             code = args.handler(args, settings)

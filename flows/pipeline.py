@@ -21,7 +21,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.calendar import is_business_day
-from flows.day_summary import DaySummary, format_summary, summarize_day
+from flows.drop_files import DROP_FILES
 from flows.engines.target import (
     build_day,
     build_selected,
@@ -30,8 +30,6 @@ from flows.engines.target import (
     mirror_marts,
 )
 from flows.errors import RunInProgressError, RunRefusedError, VotumError
-from flows.held_days import RELEASED, refuse_contrary_decision
-from flows.ingest.drop_files import DROP_FILES
 from flows.ingest.loader import DropLoad, FileLoad, drop_dir_for, load_drop
 from flows.ingest.reader import SourceFile
 from flows.ingest.ready import check_drop_ready, wait_for_drop
@@ -47,25 +45,13 @@ from flows.intraday.batches import (
 from flows.intraday.gate import check_batch
 from flows.intraday.plan import INTRADAY_MODELS, plan_batch
 from flows.intraday.plan import BatchPlan as IntradayBatchPlan
-from flows.logs import attach_log_file
 from flows.notify.dispatch import DispatchReport, dispatch
 from flows.notify.journal import open_journal
 from flows.notify.ledger import OPS_ALERT, pending_count, release_day
-from flows.notify.ops_alert import OpsAlert, alerts_operations, plan_ops_alert
 from flows.notify.plan import PlanResult, plan_day
 from flows.notify.preview import write_previews
 from flows.notify.suppressions import sync_suppressions
-from flows.parameters import (
-    DEFAULT_DAILY,
-    DEFAULT_INTRADAY,
-    DEFAULT_WEEKLY,
-    DailyRunParameters,
-    IntradayRunParameters,
-    WeeklyReportParameters,
-    today_in_berlin,
-)
 from flows.preload import preload
-from flows.progress import interactive, stage_progress
 from flows.quality.gates import QualityReport, check_drop, check_marts
 from flows.quality.gx_project import import_great_expectations
 from flows.report.deliver import plan_reports
@@ -79,11 +65,25 @@ from flows.report.extract import (
 from flows.report.files import write_report_files
 from flows.report.model import BankReport, BranchReport
 from flows.report.opt_outs import sync_client_opt_outs
-from flows.run_artifact import publish_run_summary
-from flows.run_dates import DateDecision, decide_run_date, last_processed_day
-from flows.run_ledger import DEGRADED, REFUSED, RunRecord, recorded_run
-from flows.run_lock import run_lock
-from flows.sending_settings import check_sending_settings
+from flows.runs.artifact import publish_run_summary
+from flows.runs.dates import DateDecision, decide_run_date, last_processed_day
+from flows.runs.day_summary import DaySummary, format_summary, summarize_day
+from flows.runs.held_days import RELEASED, refuse_contrary_decision
+from flows.runs.ledger import DEGRADED, REFUSED, RunRecord, recorded_run
+from flows.runs.lock import run_lock
+from flows.runs.logs import attach_log_file
+from flows.runs.ops_alert import OpsAlert, alerts_operations, plan_ops_alert
+from flows.runs.parameters import (
+    DEFAULT_DAILY,
+    DEFAULT_INTRADAY,
+    DEFAULT_WEEKLY,
+    DailyRunParameters,
+    IntradayRunParameters,
+    WeeklyReportParameters,
+    today_in_berlin,
+)
+from flows.runs.progress import interactive, stage_progress
+from flows.runs.sending_settings import check_sending_settings
 from flows.settings import get_settings
 from flows.transform import REPORT_BUILD_SELECT, import_dbt
 from flows.warehouse import held_warehouse, open_warehouse, set_run_date, table_exists

@@ -19,8 +19,8 @@ import duckdb
 import pyarrow as pa
 
 from flows.calendar import holiday_name, is_business_day
+from flows.drop_files import DROP_FILES, LINEAGE_COLUMNS
 from flows.errors import WarehouseBusyError, WarehouseError
-from flows.ingest.drop_files import DROP_FILES, LINEAGE_COLUMNS
 
 _LOCK_HOLDER = re.compile(r"PID (\d+)")
 logger = logging.getLogger("votum.warehouse")
@@ -49,6 +49,15 @@ def first_row(cursor: duckdb.DuckDBPyConnection) -> tuple[Any, ...] | None:
     open)."""
     rows = cursor.fetchall()
     return rows[0] if rows else None
+
+
+def fetch_dicts(
+    con: duckdb.DuckDBPyConnection, query: str, params: list[Any]
+) -> list[dict[str, Any]]:
+    """The rows of ``query`` as dicts by column name."""
+    # Through Arrow: one C++ conversion instead of a Python loop over 130,000 rows.
+    rows: list[dict[str, Any]] = con.sql(query, params=params).to_arrow_table().to_pylist()
+    return rows
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:

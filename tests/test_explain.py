@@ -41,9 +41,9 @@ from flows.explain import (
 )
 from flows.explain.answer import DayHold
 from flows.notify.journal import open_journal
-from flows.parameters import DailyRunParameters, today_in_berlin
 from flows.pipeline import daily_run, release_run
-from flows.run_lock import run_lock
+from flows.runs.lock import run_lock
+from flows.runs.parameters import DailyRunParameters, today_in_berlin
 from flows.settings import Settings, get_settings
 from tests.drops import ALLIANZ, SAP, SIEMENS, write_csv, write_drop
 from tests.smtp_server import RecordingSmtpServer

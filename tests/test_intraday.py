@@ -35,8 +35,8 @@ from flows.cli import main as votum
 from flows.clock import BANK_TIMEZONE, set_simulated_instant
 from flows.errors import RunInProgressError
 from flows.intraday.batches import INTRADAY_FOLDER
-from flows.parameters import DailyRunParameters, IntradayRunParameters
 from flows.pipeline import IntradaySummary, build_adoption_marts, daily_run, intraday_run
+from flows.runs.parameters import DailyRunParameters, IntradayRunParameters
 from flows.settings import get_settings
 from flows.warehouse import open_warehouse
 from tests.drops import ALLIANZ, BASF, RATINGS, SAP, SIEMENS, write_csv, write_drop
@@ -300,7 +300,7 @@ def test_a_poll_that_finds_the_run_lock_taken_returns_quietly(day: Day) -> None:
             "-c",
             "import sys, time\n"
             "from pathlib import Path\n"
-            "from flows.run_lock import run_lock\n"
+            "from flows.runs.lock import run_lock\n"
             "with run_lock(Path(sys.argv[1]), 'votum daily run'):\n"
             "    print('held', flush=True)\n"
             "    time.sleep(60)\n",

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from flows.demo.generate import generate_drops
-from flows.parameters import DailyRunParameters
+from flows.demo.drops.generate import generate_drops
 from flows.pipeline import daily_run
+from flows.runs.parameters import DailyRunParameters
 from flows.settings import get_settings
 from flows.warehouse import open_warehouse
 from tests.smtp_server import RecordingSmtpServer

@@ -18,9 +18,9 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter
 
-from flows.parameters import DailyRunParameters
 from flows.pipeline import daily_run
 from flows.quality.gates import QualityError
+from flows.runs.parameters import DailyRunParameters
 from flows.settings import PROJECT_ROOT
 from tests.demo.test_run_demo import _server_logs
 from tests.drops import CLIENTS, HOLDINGS, SAP, write_csv, write_drop

@@ -65,7 +65,7 @@ def test_a_server_that_cannot_start_is_told_with_its_log(
     server = start_temporary_server(log)
     assert server is not None
     try:
-        with pytest.raises(ConfigurationError, match="prefect-server.log") as raised:
+        with pytest.raises(ConfigurationError, match=r"prefect-server\.log") as raised:
             server.wait_until_ready(120)
         assert "PREFECT_API_URL" in str(raised.value) or "exited" in str(raised.value)
     finally:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from flows.errors import ConfigurationError
-from flows.sending_settings import check_sending_settings
+from flows.runs.sending_settings import check_sending_settings
 from flows.settings import get_settings
 from flows.urls import is_loopback_host, web_link_problem
 

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 
 from flows.errors import ConfigurationError
-from flows.notify.dispatch import unsubscribe_links
+from flows.links import unsubscribe_links
 from flows.settings import Settings
 from flows.signing import (
     RESUBSCRIBE,

@@ -70,9 +70,7 @@ def test_demo_server_stores_utf8_multipart_messages_in_a_maildir(tmp_path: Path)
     entries = list_messages(maildir)
     # The keys come from the file names alone; messages already seen can be skipped.
     assert message_keys(maildir) == {e.key for e in entries}
-    assert [e.key for e in list_messages(maildir, except_keys={entries[0].key})] == [
-        entries[1].key
-    ]
+    assert [e.key for e in list_messages(maildir, except_keys={entries[0].key})] == [entries[1].key]
     assert [e.subject for e in entries] == [
         "Ratingänderung: Siemens – Kaufen",
         "Worklist für Berater",

@@ -24,17 +24,16 @@ from rich.table import Table
 from flows.clock import BANK_TIMEZONE, set_simulated_instant
 from flows.demo.clicks import choose_clicks, click_moments, click_through, html_of_worklist
 from flows.demo.clicks import worklist_lines as lines_of_worklist
-from flows.demo.generate import DEMO_INTRADAY_BATCHES, GenerationSummary, generate_drops
+from flows.demo.drops.generate import DEMO_INTRADAY_BATCHES, GenerationSummary, generate_drops
 from flows.demo.mailserver import DemoMailServer, list_messages, message_keys
 from flows.errors import VotumError
-from flows.notify.dispatch import unsubscribe_links
-from flows.parameters import DailyRunParameters, IntradayRunParameters, WeeklyReportParameters
+from flows.links import path_of, unsubscribe_links
 from flows.pipeline import daily_run, intraday_run, weekly_report
 from flows.report.extract import week_label
-from flows.run_dates import last_processed_day
+from flows.runs.dates import last_processed_day
+from flows.runs.parameters import DailyRunParameters, IntradayRunParameters, WeeklyReportParameters
 from flows.settings import Settings, get_settings
 from flows.warehouse import first_row, open_warehouse
-from flows.web.links import path_of
 
 DEMO_START = date(2026, 10, 1)
 

@@ -51,7 +51,7 @@ from flows.notify.ledger import (
     SUPPRESSED,
 )
 from flows.notify.payloads import worklist_from_json
-from flows.run_lock import current_holder
+from flows.runs.lock import current_holder
 from flows.settings import Settings
 from flows.warehouse import open_warehouse, table_exists
 

@@ -17,11 +17,11 @@ from typing import Any
 
 import duckdb
 
+from flows.drop_files import DROP_FILES_BY_NAME
 from flows.explain.answer import SourceRow
-from flows.ingest.drop_files import DROP_FILES_BY_NAME
 from flows.ingest.loader import typed_rows_sql
 from flows.ingest.reader import SourceFile, inspect_csv, inspect_parquet, sha256_of
-from flows.quality.quarantine import _line_of as line_of_loaded_row
+from flows.quality.quarantine import line_of_loaded_row
 
 
 def dict_rows(

@@ -19,9 +19,10 @@ from pathlib import Path
 
 import duckdb
 
+from flows.drop_files import DROP_FILES, LINEAGE_COLUMNS, DropFile
 from flows.errors import DropError, MalformedFileError
+from flows.ingest.csv_scan import csv_scan as _csv_scan
 from flows.ingest.decimal_mark import count_forms, decide_decimal_comma
-from flows.ingest.drop_files import DROP_FILES, LINEAGE_COLUMNS, TEXT, DropFile
 from flows.ingest.reader import (
     SourceFile,
     find_source_file,
@@ -119,36 +120,6 @@ def describe_reader_error(exc: duckdb.Error) -> str:
         f"{where}cannot be read ({type(exc).__name__}); check that it is UTF-8 CSV with one "
         "record per line and a header row, or a Parquet file"
     )
-
-
-def _csv_scan(source: SourceFile, rejects: str | None, *, as_text: bool = False) -> str:
-    """A ``read_csv`` call that reads ``source`` exactly as inspected. Unreadable rows
-    go to the reject table ``rejects``; without one they are skipped the same way.
-    ``as_text``: every column as text (to look at how its numbers are written)."""
-    types = {c.name: TEXT if as_text else c.type for c in source.drop_file.columns}
-    columns = []
-    for position, name in enumerate(source.header):
-        alias = name if name in types else f"_extra_{position}"
-        columns.append(f"{_sql_string(alias)}: {_sql_string(types.get(name, TEXT))}")
-    options = [
-        "header = true",
-        "auto_detect = false",
-        f"delim = {_sql_string(source.delimiter)}",
-        "quote = '\"'",
-        "escape = '\"'",
-        f"columns = {{{', '.join(columns)}}}",
-    ]
-    if rejects is None:
-        options.append("ignore_errors = true")
-    else:
-        options += [
-            "store_rejects = true",
-            f"rejects_table = {_sql_string(rejects)}",
-            f"rejects_scan = {_sql_string(rejects + '_scan')}",
-        ]
-    if source.decimal_comma:
-        options += ["decimal_separator = ','", "thousands = '.'"]
-    return f"read_csv({_sql_string(str(source.path))}, {', '.join(options)})"
 
 
 def typed_rows_sql(con: duckdb.DuckDBPyConnection, source: SourceFile, drop_date: date) -> str:

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from flows.drop_files import TEXT, DropFile
 from flows.errors import MalformedFileError, MissingColumnError, MissingFileError
-from flows.ingest.drop_files import TEXT, DropFile
 
 SAMPLE_BYTES = 256 * 1024
 _BOM = b"\xef\xbb\xbf"

@@ -22,8 +22,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from flows.drop_files import DROP_FILES
 from flows.errors import DropNotReadyError, MalformedFileError
-from flows.ingest.drop_files import DROP_FILES
 from flows.ingest.reader import sha256_of
 
 MANIFEST_SUFFIX = ".sha256"

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import duckdb
 
+from flows.drop_files import DROP_FILES, DROP_FILES_BY_NAME
 from flows.errors import DropError, MalformedFileError, MissingFileError, RunRefusedError
-from flows.ingest.drop_files import DROP_FILES, DROP_FILES_BY_NAME
-from flows.ingest.loader import FileLoad, _csv_scan, inspect_source, typed_rows_sql
+from flows.ingest.csv_scan import csv_scan
+from flows.ingest.loader import FileLoad, inspect_source, typed_rows_sql
 from flows.ingest.reader import SourceFile, sha256_of
 from flows.warehouse import ensure_schema, first_row, transaction
 
@@ -142,7 +143,7 @@ def _rows_in_file(con: duckdb.DuckDBPyConnection, source: SourceFile) -> int:
     if source.file_format == "parquet":
         scan = f"read_parquet('{_escaped(source.path)}')"
     else:
-        scan = _csv_scan(source, None, as_text=True)
+        scan = csv_scan(source, None, as_text=True)
     row = first_row(con.execute(f"SELECT count(*) FROM {scan}"))
     return int(row[0]) if row else 0
 

@@ -13,7 +13,6 @@ from flows.ingest.loader import FileLoad, typed_rows_sql
 from flows.ingest.reader import SourceFile
 from flows.intraday.batches import Batch, unload_batch
 from flows.quality.gates import (
-    _RULES,
     DropQualityError,
     RuleOutcome,
     run_checkpoint,
@@ -21,6 +20,7 @@ from flows.quality.gates import (
 )
 from flows.quality.gx_project import RAW_CHECKPOINT
 from flows.quality.quarantine import quarantine_rows
+from flows.quality.rules import RULES_BY_KEY
 from flows.quality.sql_support import ensure_quality_objects
 from flows.settings import Settings
 from flows.warehouse import open_warehouse
@@ -52,7 +52,9 @@ def check_batch(
         if o.action == "file" and o.unexpected
     ]
     failing = [
-        _RULES[(o.suite, o.rule)] for o in outcomes if o.action == "quarantine" and o.unexpected
+        RULES_BY_KEY[(o.suite, o.rule)]
+        for o in outcomes
+        if o.action == "quarantine" and o.unexpected
     ]
     with open_warehouse(settings.warehouse_path) as con:
         quarantined = 0

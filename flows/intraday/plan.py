@@ -27,7 +27,6 @@ from flows.notify.ledger import (
 )
 from flows.notify.payloads import AdvisorWorklist, Language
 from flows.notify.plan import (
-    _dicts,
     build_digests,
     build_worklists,
     circuit_breaker_reason,
@@ -37,7 +36,7 @@ from flows.notify.plan import (
     read_breaker_counts,
     read_history,
 )
-from flows.warehouse import first_row
+from flows.warehouse import fetch_dicts, first_row
 
 WAITS_FOR_DIGEST = "waits_for_digest"
 # What dbt builds for a batch: the day's rating history, changes, change-by-client rows
@@ -159,7 +158,7 @@ def plan_batch(
     if held_reason and not discarded:
         hold_day(con, day, held_reason)
 
-    lines = _dicts(
+    lines = fetch_dicts(
         con,
         "SELECT * FROM mart_notification_lines WHERE business_day = ? AND batch_id = ? "
         "ORDER BY client_id, market_value_eur DESC, isin",

@@ -1,6 +1,8 @@
 """Dispatch fan-out: sending in parallel batches across worker processes (Dask through
 Prefect's ``DaskTaskRunner``), chosen by ``VOTUM_DISPATCH_WORKERS`` > 1 or
-``VOTUM_DASK_ADDRESS``; ``dispatch()`` stays the one entry point. When no more than one
+``VOTUM_DASK_ADDRESS``; ``dispatch()`` (flows/notify/dispatch.py) stays the one entry
+point, and the workers send through the same core as the in-process dispatch
+(flows/notify/sending.py). When no more than one
 batch (``VOTUM_DISPATCH_BATCH_SIZE``) is pending, the dispatching process sends it
 itself: starting workers would take longer.
 
@@ -18,7 +20,7 @@ Who does what:
   the workers through Dask only; Prefect's server records task runs without their
   parameter values, and nothing here logs a name or an address.
 
-Exactly-once holds as in the single process (see ``flows/notify/dispatch.py``), and
+Exactly-once holds as in the single process (see ``flows/notify/sending.py``), and
 for what is new here:
 
 * A killed worker: what it sent is in the journal. Dask may run its sub-batch again on
@@ -51,7 +53,6 @@ cluster instead.)
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import socket
@@ -68,29 +69,24 @@ import duckdb
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from flows.clock import clock_for
 from flows.errors import ConfigurationError, VotumError
-from flows.notify.dispatch import (
-    Throttle,
-    TransportFactory,
-    _render_with,
-    _send_batch,
-    _Tally,
-    _Worker,
-    digest_keys,
-)
 from flows.notify.journal import Journal
 from flows.notify.ledger import (
     PENDING,
     SENT,
     UNCERTAIN,
     UNKNOWN_AFTER_CRASH,
-    WORKLIST_KINDS,
     ClaimedMessage,
     apply_journal,
-    claim,
-    resends_allowed,
-    statuses,
+)
+from flows.notify.sending import (
+    Sender,
+    Tally,
+    Throttle,
+    TransportFactory,
+    batch_renderer,
+    claimed_batches,
+    send_batch,
 )
 from flows.notify.transport import SmtpTransport
 from flows.settings import Settings, get_settings
@@ -117,8 +113,8 @@ class BatchResult:
     def sent(self) -> int:
         return sum(self.sent_by_kind.values())
 
-    def tally(self) -> _Tally:
-        return _Tally(
+    def tally(self) -> Tally:
+        return Tally(
             sent=self.sent,
             failed=self.failed,
             suppressed=self.suppressed,
@@ -130,7 +126,7 @@ class BatchResult:
         )
 
 
-class _FencedWorker(_Worker):
+class _FencedSender(Sender):
     """A connection of a fan-out worker: sends only while its dispatch is the current
     one, and never a message the journal already has an outcome for."""
 
@@ -189,20 +185,17 @@ def send_sub_batch(
             "machine that holds VOTUM_HOME."
         )
     throttle = Throttle(max_per_second)
-    workers: list[_FencedWorker] = []
-    tally = _Tally()
+    senders: list[_FencedSender] = []
+    tally = Tally()
     try:
         for _ in range(settings.smtp_pool_size):
             transport = SmtpTransport(settings)
             transport.open()
-            workers.append(_FencedWorker(settings, transport, throttle, journal, token))
-        render = functools.partial(
-            _render_with, settings=settings, delivery=delivery, sent_at=sent_at
-        )
-        _send_batch(workers, messages, render, tally)
+            senders.append(_FencedSender(settings, transport, throttle, journal, token))
+        send_batch(senders, messages, batch_renderer(settings, delivery, sent_at), tally)
     finally:
-        for worker in workers:
-            worker.close()
+        for sender in senders:
+            sender.close()
     return BatchResult(
         worker=worker_id(),
         sent_by_kind=dict(tally.sent_by_kind),
@@ -210,7 +203,7 @@ def send_sub_batch(
         suppressed=tally.suppressed,
         left_pending=tally.left_pending,
         attempts=tally.attempts,
-        found_sent=sum(w.found_sent for w in workers),
+        found_sent=sum(s.found_sent for s in senders),
         uncertain=tally.uncertain,
         withdrawn=tally.withdrawn,
     )
@@ -341,7 +334,7 @@ def dispatch_fanned_out(
     token: str,
     kinds: Sequence[str],
     business_day: date | None,
-    tally: _Tally,
+    tally: Tally,
     senders: Counter[str],
     on_batch: Callable[[int], None] | None,
     transport_factory: TransportFactory,
@@ -359,15 +352,9 @@ def dispatch_fanned_out(
         with task_runner(settings) as runner:
             _connect(runner, settings)
             for kind in kinds:
-                tried: set[str] = set()
                 limit = settings.dispatch_batch_size * parts
-                resends = resends_allowed(settings.resend_uncertain)
-                while batch := claim(
-                    con, kind, limit, business_day, exclude=tried, resends=resends
-                ):
-                    tried.update(m.message_key for m in batch)
-                    delivery = statuses(con, digest_keys(batch)) if kind in WORKLIST_KINDS else {}
-                    sent_at = clock_for(settings).now()
+                for claimed in claimed_batches(con, settings, kind, limit, business_day):
+                    batch, delivery, sent_at = claimed.messages, claimed.delivery, claimed.sent_at
                     chunks = split(batch, parts)
                     futures = [
                         runner.submit(
@@ -412,7 +399,7 @@ def _collect(
     future: Any,
     chunk: Sequence[ClaimedMessage],
     journal: Journal,
-    tally: _Tally,
+    tally: Tally,
     senders: Counter[str],
 ) -> VotumError | None:
     """Add a sub-batch's counts; a sub-batch whose worker failed is counted from the
@@ -438,6 +425,6 @@ def _collect(
     return None
 
 
-def _count_from_journal(chunk: Sequence[ClaimedMessage], journal: Journal, tally: _Tally) -> None:
+def _count_from_journal(chunk: Sequence[ClaimedMessage], journal: Journal, tally: Tally) -> None:
     for message in chunk:
         tally.add(message.kind, journal.outcome_status(message.message_key) or PENDING, 0)

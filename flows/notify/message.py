@@ -23,8 +23,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from email.utils import format_datetime, formataddr
 
+from flows.links import UnsubscribeLinks
 from flows.notify.addresses import address_problem
-from flows.notify.render import Rendered, UnsubscribeLinks, clean_header_text
+from flows.notify.render import Rendered, clean_header_text
 
 CRLF = "\r\n"
 MAX_HEADER_LINE = 78

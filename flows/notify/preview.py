@@ -7,10 +7,10 @@ import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from flows.notify.dispatch import digest_keys, render_claimed
 from flows.notify.ledger import ClaimedMessage, ensure_ledger, statuses
 from flows.notify.message import UnsafeMessageError
 from flows.notify.render import RenderError
+from flows.notify.sending import digest_keys, render_claimed
 from flows.settings import Settings
 from flows.warehouse import open_warehouse
 

@@ -26,6 +26,7 @@ from babel.dates import format_date, format_time
 from babel.numbers import format_currency, format_decimal, format_percent
 from jinja2 import Environment
 
+from flows.links import UnsubscribeLinks
 from flows.notify.payloads import (
     AdvisorWorklist,
     ClientDigest,
@@ -46,7 +47,6 @@ __all__ = [
     "ActionLinks",
     "RenderError",
     "Rendered",
-    "UnsubscribeLinks",
     "clean_header_text",
     "environment",
     "render_client_digest",
@@ -75,12 +75,6 @@ class Rendered:
     subject: str  # one line, no CR/LF/NUL, already cleaned
     text: str  # the plain-text alternative
     html: str  # a complete HTML document
-
-
-@dataclass(frozen=True)
-class UnsubscribeLinks:
-    mailto: str  # "mailto:unsubscribe@bank.example?subject=unsubscribe%20C0000001"
-    https: str  # "https://bank.example/research-alerts/unsubscribe?token=..."
 
 
 # --------------------------------------------------------------------------- headers
@@ -602,7 +596,7 @@ class _Channel:
 
 ActionLinks = Callable[[str, str], Mapping[str, str]]
 """(client_id, isin) -> {action code: signed URL}: the worklist line's action links
-(made by ``flows.web.links.worklist_action_links``; none when not given)."""
+(made by ``flows.links.worklist_action_links``; none when not given)."""
 
 # The actions of a worklist line, in the order shown.
 WORKLIST_ACTIONS = ("called", "meeting", "not_reached", "no_contact")

@@ -23,8 +23,8 @@ from typing import Any
 
 import duckdb
 
+from flows.drop_files import DROP_FILES_BY_NAME
 from flows.errors import DropError, VotumError
-from flows.ingest.drop_files import DROP_FILES_BY_NAME
 from flows.ingest.loader import DropLoad, inspect_drop, typed_rows_sql, unload_drop
 from flows.quality.gx_project import (
     DATASOURCE,
@@ -36,12 +36,11 @@ from flows.quality.gx_project import (
 )
 from flows.quality.quarantine import quarantine_reasons, quarantine_rows, quarantine_unreadable
 from flows.quality.results_retention import prune_results
-from flows.quality.rules import ALL_RULES, Rule
+from flows.quality.rules import RULES_BY_KEY as _RULES
+from flows.quality.rules import Rule
 from flows.quality.sql_support import ensure_quality_objects, forget_quarantine
 from flows.settings import Settings
 from flows.warehouse import let_go_of_warehouse, open_warehouse
-
-_RULES = {(rule.suite, rule.name): rule for rule in ALL_RULES}
 
 
 class QualityError(VotumError):

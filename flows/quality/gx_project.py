@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from flows.ingest.drop_files import DROP_FILES
+from flows.drop_files import DROP_FILES
 from flows.preload import wait_for_preload
 from flows.quality.duckdb_compat import install as install_duckdb_compat
 from flows.quality.rules import MART_RULES, RAW_RULES, Rule, raw_suite

@@ -14,7 +14,7 @@ from datetime import date
 
 import duckdb
 
-from flows.ingest.drop_files import DropFile
+from flows.drop_files import DropFile
 from flows.ingest.reader import SourceFile
 from flows.quality.rules import Rule
 from flows.warehouse import transaction
@@ -37,7 +37,7 @@ def _faulty(rules: Sequence[Rule], batch: str) -> str:
     return " OR ".join(f"({rule.where.format(batch=batch)})" for rule in rules if rule.where)
 
 
-def _line_of(position: int, rejected_lines: Sequence[int], header: bool) -> int:
+def line_of_loaded_row(position: int, rejected_lines: Sequence[int], header: bool) -> int:
     """The file line of the ``position``-th row that ingest loaded, given the lines it
     rejected (each record on one line; line 1 is the header)."""
     line = position + (1 if header else 0)
@@ -94,7 +94,14 @@ def quarantine_rows(
     header = source.file_format == "csv"
     named = file_name or source.name
     entries = [
-        (drop_date, drop_file.name, named, _line_of(int(row), rejected, header), raw, reasons)
+        (
+            drop_date,
+            drop_file.name,
+            named,
+            line_of_loaded_row(int(row), rejected, header),
+            raw,
+            reasons,
+        )
         for row, raw, reasons in faulty
     ]
     raw_batch = (

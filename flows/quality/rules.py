@@ -20,6 +20,7 @@ Actions, per the spec's policy:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -439,6 +440,8 @@ MART_RULES: tuple[Rule, ...] = (
 )
 
 ALL_RULES: tuple[Rule, ...] = RAW_RULES + MART_RULES
+# Each rule by (suite, name): how a checkpoint's result finds its rule.
+RULES_BY_KEY: Mapping[tuple[str, str], Rule] = {(rule.suite, rule.name): rule for rule in ALL_RULES}
 
 
 def rules_of(suite: str) -> tuple[Rule, ...]:

@@ -18,10 +18,11 @@ from typing import Any
 
 import orjson
 
+from flows.links import ACTIONS
 from flows.notify.render import clean_header_text
 from flows.report.charts import Formats, formats
+from flows.report.documents import environment
 from flows.report.model import AdvisorWeek, Language, WeekFigures
-from flows.web.links import ACTIONS
 
 ADVISOR_HTML = "advisor_week.html.j2"
 ADVISOR_TEXT = "advisor_week.txt.j2"
@@ -237,8 +238,6 @@ def render_advisor_summary(
     summary: AdvisorSummary, links: ActionLinksOf | None = None
 ) -> RenderedSummary:
     """The email: subject, HTML and plain text. Pure apart from reading the templates."""
-    from flows.report.render import environment
-
     language = "en" if summary.language == "en" else "de"
     fmt = formats(language)
     texts = _TEXTS[language]

@@ -9,7 +9,7 @@ same report gives the same bytes.
 
 A chart that would be empty is not drawn: the functions return ``None`` and the report
 says so in a sentence. The number formats (babel, ``de_DE`` / ``en_GB``) live here too and
-are shared with :mod:`flows.report.render`, so a chart and the table beside it always
+are shared with :mod:`flows.report.formatting`, so a chart and the table beside it always
 write a figure the same way.
 """
 

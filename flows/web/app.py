@@ -37,6 +37,13 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from flows.clock import clock_for
+from flows.errors import ConfigurationError
+from flows.links import (
+    ACTIONS_BY_CODE,
+    NO_CONTACT_REASONS,
+    action_bound_to,
+    path_of,
+)
 from flows.notify.journal import open_journal
 from flows.settings import Settings
 from flows.signing import (
@@ -49,12 +56,6 @@ from flows.signing import (
 )
 from flows.web import pages
 from flows.web.activity_store import BANK_TZ, open_activity_store
-from flows.web.links import (
-    ACTIONS_BY_CODE,
-    NO_CONTACT_REASONS,
-    action_bound_to,
-    path_of,
-)
 from flows.web.ratelimit import RateLimiter
 
 log = logging.getLogger("votum.web")
@@ -281,8 +282,6 @@ def create_app(settings: Settings, *, today: Callable[[], date] | None = None) -
     service = VotumService(settings, today=today)
     paths = {service.unsubscribe_path, service.resubscribe_path, service.action_path, "/healthz"}
     if len(paths) < 4:
-        from flows.errors import ConfigurationError
-
         raise ConfigurationError(
             "VOTUM_UNSUBSCRIBE_URL and VOTUM_ACTION_URL must have different paths, "
             "neither /healthz."

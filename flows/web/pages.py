@@ -10,8 +10,8 @@ from functools import lru_cache
 
 from jinja2 import Environment
 
+from flows.links import ACTIONS_BY_CODE, NO_CONTACT_REASONS
 from flows.templating import template_environment
-from flows.web.links import ACTIONS_BY_CODE, NO_CONTACT_REASONS
 
 PAGE = "page.html.j2"
 LANGUAGES = ("de", "en")

@@ -20,14 +20,14 @@ from pathlib import Path
 
 import pytest
 
-from flows.day_summary import DaySummary
-from flows.demo.generate import generate_drops
+from flows.demo.drops.generate import generate_drops
 from flows.engines.target import checked_target
 from flows.errors import ConfigurationError
-from flows.parameters import DailyRunParameters, WeeklyReportParameters
 from flows.pipeline import ReportSummary, daily_run, weekly_report
+from flows.runs.day_summary import DaySummary
+from flows.runs.parameters import DailyRunParameters, WeeklyReportParameters
+from flows.runs.status import collect_status
 from flows.settings import Settings, get_settings
-from flows.status import collect_status
 from flows.warehouse import open_warehouse
 from tests.engines.postgres_server import PostgresServer
 from tests.smtp_server import ReceivedMessage, RecordingSmtpServer

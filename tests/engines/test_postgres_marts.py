@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.demo.generate import generate_drops
+from flows.demo.drops.generate import generate_drops
 from flows.engines.postgres import (
     build_marts_on_postgres,
     check_marts_on_postgres,

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from flows.demo.generate import generate_drops
+from flows.demo.drops.generate import generate_drops
 from flows.engines.spark import (
     _naive_timestamps,
     build_marts_on_spark,

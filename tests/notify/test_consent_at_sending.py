@@ -18,8 +18,8 @@ from flows.notify.ledger import (
     is_overdue,
 )
 from flows.notify.transport import SmtpError
+from flows.runs.status import collect_status
 from flows.settings import Settings
-from flows.status import collect_status
 from flows.warehouse import open_warehouse
 from tests.notify.conftest import build_wednesday
 from tests.notify.scenario import TUE, transport_acting_after_each_send

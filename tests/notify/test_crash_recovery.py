@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.demo.generate import generate_drops
+from flows.demo.drops.generate import generate_drops
 from flows.notify.dispatch import dispatch
 from flows.settings import Settings, get_settings
 from flows.warehouse import open_warehouse

@@ -10,9 +10,10 @@ from collections import Counter
 
 import pytest
 
-from flows.notify.dispatch import dispatch, retry_delay
+from flows.notify.dispatch import dispatch
+from flows.notify.sending import retry_delay
+from flows.runs.status import collect_status
 from flows.settings import Settings, get_settings
-from flows.status import collect_status
 from flows.warehouse import open_warehouse
 from tests.notify.scenario import TUE
 from tests.notify.test_dispatch import plan

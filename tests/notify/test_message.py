@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from flows.links import UnsubscribeLinks
 from flows.notify.message import UnsafeMessageError, build_message
-from flows.notify.render import Rendered, UnsubscribeLinks
+from flows.notify.render import Rendered
 
 RENDERED = Rendered(
     subject="Research-Information: SAP SE jetzt „Verkaufen“",

@@ -8,6 +8,7 @@ from importlib import resources
 
 import pytest
 
+from flows.links import UnsubscribeLinks
 from flows.notify.payloads import (
     AdvisorContact,
     AdvisorWorklist,
@@ -25,7 +26,6 @@ from flows.notify.render import (
     WORKLIST_TEXT,
     Rendered,
     RenderError,
-    UnsubscribeLinks,
     clean_header_text,
     environment,
     render_client_digest,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flows.notify.dispatch import Throttle
+from flows.notify.sending import Throttle
 
 
 class Clock:

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from flows.demo.generate import make_isin
+from flows.demo.drops.isins import make_isin
 from flows.ingest.loader import DropLoad, load_drop
 from flows.quality.gates import (
     DropQualityError,

@@ -10,12 +10,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from flows.day_summary import format_summary
-from flows.demo.generate import make_isin
-from flows.parameters import DailyRunParameters
+from flows.demo.drops.isins import make_isin
 from flows.pipeline import daily_run
+from flows.runs.day_summary import format_summary
+from flows.runs.parameters import DailyRunParameters
+from flows.runs.status import collect_status
 from flows.settings import get_settings
-from flows.status import collect_status
 from tests.drops import SAP, write_drop
 from tests.smtp_server import RecordingSmtpServer
 

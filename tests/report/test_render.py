@@ -13,13 +13,11 @@ from decimal import Decimal
 
 import pytest
 
+from flows.report.csv_tables import csv_cell
+from flows.report.documents import HTML_TEMPLATES, TEXT_TEMPLATES, environment
 from flows.report.render import (
-    HTML_TEMPLATES,
     MAX_ALERT_ROWS,
-    TEXT_TEMPLATES,
     RenderedReport,
-    csv_cell,
-    environment,
     render_bank_report,
     render_branch_report,
 )

@@ -10,8 +10,8 @@ from datetime import date
 
 import pytest
 
-from flows.parameters import WeeklyReportParameters
 from flows.pipeline import weekly_report
+from flows.runs.parameters import WeeklyReportParameters
 from flows.settings import Settings
 from tests.smtp_server import RecordingSmtpServer
 

@@ -18,7 +18,8 @@ import pytest
 
 from flows.calendar import is_business_day, previous_business_day
 from flows.ingest.loader import load_drop
-from flows.notify.dispatch import dispatch, unsubscribe_links
+from flows.links import unsubscribe_links
+from flows.notify.dispatch import dispatch
 from flows.notify.journal import open_journal
 from flows.notify.plan import plan_day
 from flows.pipeline import build_adoption_marts

@@ -12,11 +12,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from flows.notify.dispatch import unsubscribe_links
+from flows.links import action_bound_to, unsubscribe_links, worklist_action_links
 from flows.notify.journal import open_journal
 from flows.signing import UNSUBSCRIBE, WORKLIST_ACTION, installation_secret, make_token
 from flows.web.activity_store import open_activity_store
-from flows.web.links import action_bound_to, worklist_action_links
 from tests.web.conftest import Service
 
 ONE_CLICK = {"Content-Type": "application/x-www-form-urlencoded"}

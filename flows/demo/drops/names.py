@@ -1,7 +1,7 @@
 """Reference data of the synthetic bank: securities, people's names, places, labels.
 
-Plain constants, no logic beyond transliteration. The generator in
-:mod:`flows.demo.generate` draws from these lists with its own seeded random numbers.
+Plain constants, no logic beyond transliteration. The generator (:mod:`flows.demo.drops`)
+draws from these lists with its own seeded random numbers.
 
 The DAX members carry their real names and ISINs: the body (country code and national
 number, 11 characters) is stored, the check digit is always computed by the generator;

@@ -16,10 +16,10 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
 from flows.errors import MissingColumnError, RunRefusedError
-from flows.parameters import DailyRunParameters, today_in_berlin
 from flows.pipeline import daily_run, release_run
+from flows.runs.parameters import DailyRunParameters, today_in_berlin
+from flows.runs.status import collect_status
 from flows.settings import get_settings
-from flows.status import collect_status
 from tests.drops import HOLDINGS, SAP, SIEMENS, write_csv, write_drop
 from tests.smtp_server import RecordingSmtpServer
 

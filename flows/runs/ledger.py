@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVar
 
+from flows.errors import RunRefusedError, VotumError
 from flows.redact import redact_addresses, redact_database_error
 from flows.settings import Settings
 from flows.warehouse import ensure_schema, open_warehouse, table_exists
@@ -51,8 +52,6 @@ def _now() -> datetime:
 def describe_error(exc: BaseException) -> str:
     """The reason a run failed, for the ledger and the operations alert. Our own errors
     carry messages written for a data engineer; anything else is named by its type."""
-    from flows.errors import VotumError
-
     # Our own messages name files, columns and checks; anything else (a DuckDB error
     # among them) may quote the value it choked on.
     text = (
@@ -203,8 +202,6 @@ def recorded_run(
         try:
             yield record
         except BaseException as exc:
-            from flows.errors import RunRefusedError
-
             record.outcome = REFUSED if isinstance(exc, RunRefusedError) else FAILED
             record.reason = describe_error(exc)
             record.ended_at = _now()

@@ -24,11 +24,12 @@ import duckdb
 
 from flows.notify import ledger
 from flows.notify.addresses import address_problem
+from flows.notify.kinds import MessageContent, SendContext
 from flows.notify.ledger import OPS_ALERT, PENDING, upsert_planned
 from flows.notify.plan import planned_message
 from flows.notify.render import Rendered, clean_header_text
 from flows.quality.quarantine import quarantine_reasons
-from flows.run_ledger import DEGRADED, FAILED, HELD, REFUSED
+from flows.runs.ledger import DEGRADED, FAILED, HELD, REFUSED
 from flows.warehouse import table_exists
 
 _QUARANTINED = "rows_quarantined_"
@@ -172,3 +173,8 @@ def render_ops_alert(alert: OpsAlert) -> Rendered:
         + "</body></html>"
     )
     return Rendered(subject=subject, text=text, html=html)
+
+
+def render_ops_alert_message(payload: str, context: SendContext) -> MessageContent:
+    """The alert's renderer at send time (flows/message_kinds.py)."""
+    return MessageContent(render_ops_alert(ops_alert_from_json(payload)))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from prefect.artifacts import create_markdown_artifact
 
-from flows.run_ledger import RunRecord
+from flows.runs.ledger import RunRecord
 
 
 def run_summary_markdown(record: RunRecord) -> str:

@@ -13,16 +13,16 @@ from pathlib import Path
 import pytest
 
 from flows.errors import RunInProgressError
-from flows.run_lock import current_holder, read_holder, run_lock
+from flows.runs.lock import current_holder, read_holder, run_lock
+from flows.runs.status import collect_status
 from flows.settings import get_settings
-from flows.status import collect_status
 
 VOTUM = str(Path(sys.executable).parent / "votum")
 
 HOLD_THE_LOCK = """
 import sys, time
 from pathlib import Path
-from flows.run_lock import run_lock
+from flows.runs.lock import run_lock
 with run_lock(Path(sys.argv[1]), "votum run 2026-03-02"):
     print("holding", flush=True)
     time.sleep(120)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flows.run_dates import decide_run_date, not_a_business_day
+from flows.runs.dates import decide_run_date, not_a_business_day
 
 MONDAY, TUESDAY, SATURDAY = date(2026, 3, 2), date(2026, 3, 3), date(2026, 3, 7)
 GOOD_FRIDAY = date(2026, 4, 3)

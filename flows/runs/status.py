@@ -23,8 +23,8 @@ from flows.calendar import holiday_name
 from flows.errors import WarehouseBusyError
 from flows.quality.quarantine import quarantine_reasons
 from flows.redact import redact_addresses
-from flows.run_ledger import RunRow, last_runs
-from flows.run_lock import current_holder
+from flows.runs.ledger import RunRow, last_runs
+from flows.runs.lock import current_holder
 from flows.settings import PROJECT_ROOT, Settings
 from flows.warehouse import open_warehouse, table_exists
 

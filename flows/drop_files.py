@@ -1,6 +1,7 @@
 """What a drop may contain: the files, their columns and the type each column is loaded
-as. The one place that knows the input contract of ``SPEC.md``; ingest, the quality
-suites and the generator's tests read it from here.
+as, and the lineage columns every raw table gets. The one place that knows the input
+contract of ``SPEC.md``: a contract of the whole package, below everything that reads it
+(the warehouse's raw tables, ingest, the quality suites, explain, the generator's tests).
 
 Numbers are typed when loaded (the CSV reader understands a decimal comma), so that a
 10-million-row holdings file is stored compactly and fast. Dates and timestamps stay

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from flows.errors import TransformError
-from flows.run_ledger import RunRecord, last_runs, recorded_run
+from flows.runs.ledger import RunRecord, last_runs, recorded_run
 from flows.settings import get_settings
 
 DAY = date(2026, 3, 2)
@@ -61,7 +61,7 @@ _FULL_DISK_RUN = """
 import logging, resource, sys
 from datetime import date
 from flows.errors import MissingFileError
-from flows.run_ledger import recorded_run
+from flows.runs.ledger import recorded_run
 from flows.settings import get_settings
 
 logging.basicConfig(level=logging.INFO, stream=sys.stderr)

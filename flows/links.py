@@ -1,7 +1,13 @@
-"""The links of ``votum serve``: where its pages live, and the signed worklist action
-links (made at send time by the worklist's renderer, checked by the service).
+"""The links of votum's emails that ``votum serve`` answers: where its pages live, the
+signed opt-out links of a client digest and the signed worklist action links (made at
+send time by the renderers, checked by the service). Below both: the service
+(flows/web), notify and report import it, it imports neither.
 
 Pure apart from reading the installation's key through :func:`installation_secret`.
+
+An opt-out link (one-click and mailto) carries a token bound to the client (purpose
+``unsubscribe``) and the digest's business day, so that a message rendered again carries
+the same links.
 
 A worklist action link names the advisor, the client, the alert day, the security and
 the action; its token (flows/signing.py, purpose ``worklist-action``) is bound to all five
@@ -15,10 +21,34 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from flows.settings import Settings
-from flows.signing import WORKLIST_ACTION, installation_secret, make_token
+from flows.signing import UNSUBSCRIBE, WORKLIST_ACTION, installation_secret, make_token
+
+
+@dataclass(frozen=True)
+class UnsubscribeLinks:
+    mailto: str  # "mailto:unsubscribe@bank.example?subject=unsubscribe%20C0000001"
+    https: str  # "https://bank.example/research-alerts/unsubscribe?token=..."
+
+
+def unsubscribe_links(
+    settings: Settings, client_id: str, issued: date, language: str | None = None
+) -> UnsubscribeLinks:
+    """The one-click link and the mailto link of a client's digest, both carrying a token
+    bound to the client (flows/signing.py); ``issued`` is the digest's business day, so
+    that a message rendered again carries the same links. ``language`` (not signed) lets
+    votum serve answer in the digest's language without reading the warehouse."""
+    token = make_token(installation_secret(settings), UNSUBSCRIBE, (client_id,), issued)
+    query = urlencode(
+        {"client": client_id, "token": token, **({"lang": language} if language else {})}
+    )
+    subject = quote(f"unsubscribe {client_id} {token}")
+    return UnsubscribeLinks(
+        mailto=f"mailto:{settings.opt_out_address}?subject={subject}",
+        https=f"{settings.unsubscribe_url}?{query}",
+    )
 
 
 @dataclass(frozen=True)

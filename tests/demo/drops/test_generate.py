@@ -19,14 +19,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from flows.calendar import add_business_days
-from flows.demo import names
-from flows.demo.generate import (
-    GenerationSummary,
-    generate_drops,
-    is_valid_isin,
-    isin_check_digit,
-    make_isin,
-)
+from flows.demo.drops import names
+from flows.demo.drops.generate import GenerationSummary, generate_drops
+from flows.demo.drops.isins import is_valid_isin, isin_check_digit, make_isin
 
 COLUMNS = {
     "ratings": [

@@ -12,6 +12,7 @@ import functools
 import logging
 from logging.handlers import RotatingFileHandler
 
+from flows.errors import VotumError
 from flows.settings import Settings
 
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
@@ -50,8 +51,6 @@ def quiet_console() -> None:
 
 @functools.cache
 def _votum_error_names() -> frozenset[str]:
-    from flows.errors import VotumError
-
     names, todo = set(), [VotumError]
     while todo:
         kind = todo.pop()
@@ -66,8 +65,6 @@ class _NoVotumErrorOnConsole(logging.Filter):
     with the path of the log file, which keeps everything."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        from flows.errors import VotumError
-
         if record.exc_info and isinstance(record.exc_info[1], VotumError):
             return False
         if not record.name.startswith("prefect"):

@@ -48,8 +48,10 @@ final as (
         delivered.delivered_at,
         delivered.accepted_at,
         -- From the batch's delivery (its folder's time) to the server's acceptance.
-        cast({{ dbt.datediff('delivered.delivered_at', 'delivered.accepted_at', 'second') }}
-            as {{ type_double() }}) / 60.0 as minutes_to_inbox,
+        cast(
+            {{ dbt.datediff('delivered.delivered_at', 'delivered.accepted_at', 'second') }}
+            as {{ type_double() }}
+        ) / 60.0 as minutes_to_inbox,
         cast({{ dbt.date_trunc('week', 'delivered.business_day') }} as date) as week_start,
         coalesce(alerts.branch, 'ohne Filiale') as branch
     from delivered

@@ -286,7 +286,7 @@ first_contacts as (
         on
             windows.client_id = activities.client_id
             and windows.advisor_id = activities.advisor_id
-            and activities.occurred_at >= windows.window_start
+            and windows.window_start <= activities.occurred_at
             and activities.occurred_at
             < cast({{ dbt.dateadd('day', 1, 'windows.sla_deadline') }} as timestamp)
     group by windows.client_id, windows.business_day

@@ -54,7 +54,6 @@ from flows.notify.suppressions import sync_suppressions
 from flows.preload import preload
 from flows.quality.gates import QualityReport, check_drop, check_marts
 from flows.quality.gx_project import import_great_expectations
-from flows.report.deliver import plan_reports
 from flows.report.extract import (
     bank_report,
     branch_report,
@@ -62,7 +61,6 @@ from flows.report.extract import (
     parse_week,
     week_label,
 )
-from flows.report.files import write_report_files
 from flows.report.model import BankReport, BranchReport
 from flows.report.opt_outs import sync_client_opt_outs
 from flows.runs.artifact import publish_run_summary
@@ -778,12 +776,17 @@ def collect_report_figures(monday: date) -> tuple[list[BranchReport], BankReport
 
 @task(name="write-report-files", cache_policy=NO_CACHE)
 def write_reports(branches: list[BranchReport], bank: BankReport) -> Path:
+    # The report's rendering imports matplotlib (0.3 s): only the weekly flow needs it.
+    from flows.report.files import write_report_files
+
     written = write_report_files(get_settings().home_dir / "reports", branches, bank)
     return written["bank"].parent.parent
 
 
 @task(name="plan-report-emails", cache_policy=NO_CACHE)
 def plan_report_emails(branches: list[BranchReport], bank: BankReport) -> int:
+    from flows.report.deliver import plan_reports  # matplotlib, as write_reports
+
     settings = get_settings()
     with open_warehouse(settings.warehouse_path) as con:
         return plan_reports(

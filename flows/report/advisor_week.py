@@ -20,8 +20,8 @@ import orjson
 
 from flows.links import ACTIONS
 from flows.notify.render import clean_header_text
-from flows.report.charts import Formats, formats
 from flows.report.documents import environment
+from flows.report.locale_formats import Formats, formats
 from flows.report.model import AdvisorWeek, Language, WeekFigures
 
 ADVISOR_HTML = "advisor_week.html.j2"

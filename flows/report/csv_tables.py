@@ -9,8 +9,8 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
 
-from flows.report.charts import advisor_label
 from flows.report.formatting import below_target, finite, worst_first
+from flows.report.locale_formats import advisor_label
 from flows.report.model import (
     BankReport,
     BranchLine,

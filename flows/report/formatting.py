@@ -1,5 +1,5 @@
 """A figure as the report writes it, in the reader's language (the babel formats of
-:func:`flows.report.charts.formats`): shares, minutes, hours, euros and their notes, the
+:func:`flows.report.locale_formats.formats`): shares, minutes, hours, euros and their notes, the
 change against last week with its arrow and colour, the baseline sentence; and the
 rules every table shares (below the target, worst first)."""
 
@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flows.report.charts import Formats
+from flows.report.locale_formats import Formats
 from flows.report.model import (
     WeekFigures,
     baseline_comparison,

@@ -24,8 +24,8 @@ from typing import Any
 
 from flows.notify.render import clean_header_text
 from flows.report import charts, csv_tables, documents, text_tables, views
-from flows.report.charts import Formats, branch_title, formats
 from flows.report.formatting import ordinal, sla_days_text
+from flows.report.locale_formats import Formats, branch_title, formats
 from flows.report.model import BankReport, BranchReport
 from flows.report.wording import TEXTS, language_of
 

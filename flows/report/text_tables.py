@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date
 
-from flows.report.charts import Formats, shorten
 from flows.report.formatting import finite, share_text
+from flows.report.locale_formats import Formats, shorten
 from flows.report.model import (
     WeekFigures,
 )

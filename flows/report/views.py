@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import date
 
 from flows.notify.render import clean_header_text
-from flows.report.charts import Formats, advisor_label
 from flows.report.formatting import (
     Change,
     below_target,
@@ -24,6 +23,7 @@ from flows.report.formatting import (
     signed_text,
     worst_first,
 )
+from flows.report.locale_formats import Formats, advisor_label
 from flows.report.model import (
     AdvisorWeek,
     BankReport,

@@ -11,14 +11,8 @@ from datetime import date, timedelta
 import pytest
 from PIL import Image
 
-from flows.report.charts import (
-    adoption_chart,
-    branch_title,
-    formats,
-    hours_chart,
-    shorten,
-    trend_chart,
-)
+from flows.report.charts import adoption_chart, hours_chart, trend_chart
+from flows.report.locale_formats import branch_title, formats, shorten
 from flows.report.model import (
     AdvisorWeek,
     BankReport,

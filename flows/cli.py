@@ -756,7 +756,7 @@ def _flows_ready(args: argparse.Namespace, settings: Settings) -> Iterator[None]
     if args.command not in RUNS_A_FLOW:
         yield
         return
-    from flows.prefect_server import start_temporary_server
+    from flows.runs.prefect_server import start_temporary_server
 
     server = start_temporary_server(settings.logs_dir / "prefect-server.log")
     import flows.pipeline  # noqa: F401 - Prefect sets up its console handlers here

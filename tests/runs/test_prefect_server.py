@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from flows.errors import ConfigurationError
-from flows.prefect_server import start_temporary_server
+from flows.runs.prefect_server import start_temporary_server
 
 
 @pytest.fixture

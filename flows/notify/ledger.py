@@ -29,7 +29,7 @@ day twice plans nothing new: rows are keyed by kind, business day and recipient.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -97,6 +97,12 @@ def ensure_ledger(con: duckdb.DuckDBPyConnection) -> None:
     ensure_schema(con)
 
 
+LEDGER_PLAN_COLUMNS = (
+    "message_key, kind, business_day, recipient_id, recipient_name, recipient_email, "
+    "language, message_id, content_sha256, change_ids, payload, status, status_reason"
+)
+
+
 def upsert_planned(con: duckdb.DuckDBPyConnection, messages: Sequence[PlannedMessage]) -> int:
     """Add what is new; refresh the content of rows not yet on their way (pending or
     held). Rows already claimed, sent, failed, suppressed or discarded stay as they are:
@@ -105,24 +111,37 @@ def upsert_planned(con: duckdb.DuckDBPyConnection, messages: Sequence[PlannedMes
     ensure_ledger(con)
     if not messages:
         return 0
-    columns = (
-        "message_key, kind, business_day, recipient_id, recipient_name, recipient_email, "
-        "language, message_id, content_sha256, change_ids, payload, status, status_reason"
-    )
-    fields = [name.strip() for name in columns.split(",")]
+    fields = [name.strip() for name in LEDGER_PLAN_COLUMNS.split(",")]
     planned = pa.table(
         {name: [getattr(m, name) for m in messages] for name in fields},
         schema=pa.schema(
             [(name, pa.date32() if name == "business_day" else pa.string()) for name in fields]
         ),
     )
+    con.register("planned", planned)
+    try:
+        return _upsert(con, "SELECT * FROM planned", {})
+    finally:
+        con.unregister("planned")
+
+
+def upsert_planned_query(
+    con: duckdb.DuckDBPyConnection, query: str, params: Mapping[str, object]
+) -> int:
+    """:func:`upsert_planned` of the rows a SELECT gives (the columns of
+    :data:`LEDGER_PLAN_COLUMNS`; ``params``: its named parameters), in one statement
+    and one transaction. Returns how many rows are new."""
+    ensure_ledger(con)
+    return _upsert(con, query, params)
+
+
+def _upsert(con: duckdb.DuckDBPyConnection, query: str, params: Mapping[str, object]) -> int:
     before = _count(con)
     with transaction(con):
-        con.register("planned", planned)
         con.execute(
             f"""
-            INSERT INTO ops.delivery_ledger ({columns})
-            SELECT {columns} FROM planned
+            INSERT INTO ops.delivery_ledger ({LEDGER_PLAN_COLUMNS})
+            SELECT {LEDGER_PLAN_COLUMNS} FROM ({query})
             ON CONFLICT (message_key) DO UPDATE SET
                 recipient_name = excluded.recipient_name,
                 recipient_email = excluded.recipient_email,
@@ -140,9 +159,9 @@ def upsert_planned(con: duckdb.DuckDBPyConnection, messages: Sequence[PlannedMes
                     ELSE excluded.status_reason END,
                 updated_at = now()
             WHERE delivery_ledger.status IN ('pending', 'held')
-            """
+            """,
+            dict(params),
         )
-        con.unregister("planned")
     return _count(con) - before
 
 

@@ -10,7 +10,7 @@ and tests/notify/test_plan_sql.py)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import fields
 
 # Python's str.isspace() characters (what str.strip() removes); a test checks the list
@@ -133,10 +133,11 @@ def python_float(expr: str, column_type: str) -> str:
     raise UnsupportedColumnTypeError(f"{expr}: planning cannot read a {column_type} as a number")
 
 
-def json_object(cls: type, members: Mapping[str, str]) -> str:
+def json_object(cls: type, members: Mapping[str, str | Sequence[str]]) -> str:
     """The JSON of a dataclass ``cls`` as orjson writes it: its fields in the order the
     class defines them (orjson does not sort a dataclass's fields, OPT_SORT_KEYS or
-    not), each from ``members`` (field name -> SQL giving the value's JSON text). A
+    not), each from ``members`` (field name -> SQL giving the value's JSON text, or
+    several SQL texts that together give it: a large value is then copied once). A
     field without SQL, or SQL for no field, is an error: a new field needs its SQL."""
     names = [f.name for f in fields(cls)]
     if set(names) != set(members):
@@ -145,6 +146,7 @@ def json_object(cls: type, members: Mapping[str, str]) -> str:
     parts = []
     for i, name in enumerate(names):
         parts.append(sql_literal(("{" if i == 0 else ",") + f'"{name}":'))
-        parts.append(members[name])
+        member = members[name]
+        parts.extend([member] if isinstance(member, str) else member)
     # One concat: a chain of || copies the growing text once per part.
     return f"concat({', '.join(parts)}, '}}')"

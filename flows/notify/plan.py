@@ -31,7 +31,7 @@ from flows.notify.ledger import (
     PlannedMessage,
     day_hold,
     hold_day,
-    upsert_planned_query,
+    upsert_planned_select,
 )
 from flows.notify.payloads import (
     AdvisorContact,
@@ -446,7 +446,7 @@ def plan_day(
             },
         )
         con.execute(plan_sql.worklists_sql(line_types))
-        new_rows = upsert_planned_query(
+        new_rows = upsert_planned_select(
             con,
             plan_sql.messages_sql(line_types, advisor_language),
             {
@@ -458,6 +458,8 @@ def plan_day(
                 "status_reason": held_reason,
                 "discarded": discarded,
             },
+            business_day,
+            (CLIENT_DIGEST, ADVISOR_WORKLIST),
         )
         counts = first_row(con.execute(plan_sql.COUNTS))
         unusable = con.execute(plan_sql.UNUSABLE, {"day_text": day_text}).fetchall()

@@ -339,6 +339,10 @@ def _worklist_key(advisor: str) -> str:
     return f"'{ADVISOR_WORKLIST}:' || $day_text || ':' || {advisor}"
 
 
+def _failed_reason(advisor: str, problem: str) -> str:
+    return f"'advisor ' || {advisor} || ': ' || {problem}"
+
+
 def worklists_sql(types: Mapping[str, str]) -> str:
     """``plan_worklists``: each advisor's worklist head (from the first line of the
     worklist): name, branch, the address stripped, and why it cannot be used (or NULL)."""
@@ -355,13 +359,6 @@ FROM (
     FROM {LINES} JOIN {SOURCE} ON {SOURCE}.rowid = {LINES}.line_id
     WHERE rank_in_worklist = 1
 )
-"""
-
-
-# Worklists whose address cannot be used: planned as failed. Parameter: $day_text.
-UNUSABLE = f"""
-SELECT {_worklist_key("advisor_key")}, 'advisor ' || advisor_key || ': ' || problem
-FROM {WORKLISTS} WHERE problem IS NOT NULL
 """
 
 
@@ -417,7 +414,7 @@ def messages_sql(types: Mapping[str, str], advisor_language: str) -> str:
             "email": json_string("stripped_email"),
             "language": "CASE WHEN digest_english THEN '\"en\"' ELSE '\"de\"' END",
             "advisor": f"CASE WHEN advisor_key IS NULL THEN 'null' ELSE {advisor} END",
-            "holdings": "concat('[', holdings_json, ']')",
+            "holdings": ("'['", "holdings_json", "']'"),
             "batch": "'null'",
         },
     )
@@ -458,7 +455,7 @@ def messages_sql(types: Mapping[str, str], advisor_language: str) -> str:
             "email": json_string("worklist_email"),
             "branch": json_string("branch_text"),
             "language": json_string("$advisor_language"),
-            "lines": "concat('[', lines_json, ']')",
+            "lines": ("'['", "lines_json", "']'"),
             "batch": "'null'",
         },
     )
@@ -491,14 +488,13 @@ several_holdings AS (
     GROUP BY client_key
 ),
 digests AS (
-    SELECT holding_lines.*,
-        CASE WHEN digest_size = 1 THEN {holding} ELSE several.holdings_json END
-            AS holdings_json,
-        CASE WHEN digest_size = 1 THEN [change_key] ELSE several.change_ids END
-            AS change_ids
+    SELECT *, {holding} AS holdings_json, [change_key] AS change_ids
     FROM holding_lines
-    LEFT JOIN several_holdings AS several USING (client_key)
-    WHERE rank_in_digest = 1
+    WHERE rank_in_digest = 1 AND digest_size = 1
+    UNION ALL BY NAME
+    SELECT holding_lines.*, several.holdings_json, several.change_ids
+    FROM holding_lines JOIN several_holdings AS several USING (client_key)
+    WHERE rank_in_digest = 1 AND digest_size > 1
 ),
 digest_messages AS (
     SELECT {digest_key} AS message_key,
@@ -540,7 +536,7 @@ UNION ALL
 SELECT message_key, kind, CAST($day AS DATE), recipient_id, recipient_name,
     recipient_email, language, message_id, sha256(payload), change_ids, payload,
     CASE WHEN problem IS NOT NULL THEN '{FAILED}' ELSE {status} END,
-    CASE WHEN problem IS NOT NULL THEN 'advisor ' || recipient_id || ': ' || problem
+    CASE WHEN problem IS NOT NULL THEN {_failed_reason("recipient_id", "problem")}
          ELSE {status_reason} END
 FROM worklist_messages
 """
@@ -556,4 +552,9 @@ SELECT
     count(DISTINCT client_key) FILTER (WHERE NOT decided_eligible),
     count(*) FILTER (WHERE advisor_key IS NULL)
 FROM {LINES}
+"""
+# The worklists planned as failed: their address cannot be used. Parameter: $day_text.
+UNUSABLE = f"""
+SELECT {_worklist_key("advisor_key")}, {_failed_reason("advisor_key", "problem")}
+FROM {WORKLISTS} WHERE problem IS NOT NULL
 """

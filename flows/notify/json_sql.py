@@ -150,3 +150,51 @@ def json_object(cls: type, members: Mapping[str, str | Sequence[str]]) -> str:
         parts.extend([member] if isinstance(member, str) else member)
     # One concat: a chain of || copies the growing text once per part.
     return f"concat({', '.join(parts)}, '}}')"
+
+
+_TEXT_TYPES = {"VARCHAR"}
+
+
+class PythonValues:
+    """SQL for what Python makes of the values of a relation's columns (DuckDB gives a
+    DECIMAL as a ``Decimal``, a TIMESTAMP as a ``datetime``, ...), by column name."""
+
+    def __init__(self, types: Mapping[str, str]) -> None:
+        self.types = {name: kind.upper() for name, kind in types.items()}
+
+    def text(self, name: str, *, iso: bool = False) -> str:
+        """``str(value)`` (``isoformat()``), NULL for None."""
+        return python_text(name, self.types[name], iso=iso)
+
+    def str_of(self, name: str, *, iso: bool = False) -> str:
+        """``str(value)`` as Python writes it, ``'None'`` for None."""
+        return f"coalesce({self.text(name, iso=iso)}, 'None')"
+
+    def truthy(self, name: str) -> str:
+        """Python's ``bool(value)``."""
+        kind = self.types[name]
+        if kind in _TEXT_TYPES:
+            return f"({name} IS NOT NULL AND {name} <> '')"
+        if kind == "BOOLEAN":
+            return f"coalesce({name}, false)"
+        try:
+            python_float(name, kind)
+        except UnsupportedColumnTypeError:
+            return f"({name} IS NOT NULL)"
+        return f"coalesce({name} <> 0, false)"
+
+    def text_or(self, name: str, fallback: str) -> str:
+        """``str(value or fallback)``: the value's text when truthy, else ``fallback``."""
+        return f"CASE WHEN {self.truthy(name)} THEN {self.text(name)} ELSE {fallback} END"
+
+    def raw_json(self, name: str) -> str:
+        """orjson's JSON of the value itself (a ``str`` or None)."""
+        if self.types[name] not in _TEXT_TYPES:
+            kind = self.types[name]
+            raise UnsupportedColumnTypeError(f"{name}: planning expects text, not {kind}")
+        return json_string(name)
+
+    def number(self, name: str) -> str:
+        """The value as a number to order by (``Decimal(value)``)."""
+        python_float(name, self.types[name])  # raises for a column that is no number
+        return name

@@ -9,10 +9,14 @@ depends on its type, see :mod:`flows.notify.json_sql`):
 
 1. :func:`source_sql`: the day's mart rows (``plan_source``);
 2. :func:`history_sql`: the rating history of the day's ISINs as JSON (``plan_history``);
-3. :func:`lines_sql`: each row decided (eligible, reason) and written as a holding's and
-   a worklist line's JSON (``plan_lines``);
-4. :func:`messages_sql`: one row per digest and per worklist in the ledger's columns
-   (``plan_messages``), for :func:`flows.notify.ledger.upsert_planned_relation`.
+3. :func:`changes_sql`: each distinct rating change of the day with its fields as JSON
+   (``plan_changes``);
+4. :func:`lines_sql`: each row decided (eligible, reason), its client's digest language
+   and its place in the digest and in the worklist (``plan_lines``);
+5. :func:`worklists_sql`: each worklist's head: advisor, address, whether it can be sent
+   (``plan_worklists``);
+6. :func:`messages_sql`: a SELECT of one ledger row per digest and per worklist, for
+   :func:`flows.notify.ledger.upsert_planned_select`.
 """
 
 from __future__ import annotations
@@ -21,14 +25,13 @@ from collections.abc import Mapping
 
 from flows.email_rule import EMAIL_PATTERN, MAX_ADDRESS_LENGTH
 from flows.notify.json_sql import (
-    UnsupportedColumnTypeError,
+    PythonValues,
     json_bool,
     json_float,
     json_object,
     json_string,
     python_float,
     python_strip,
-    python_text,
     sql_literal,
 )
 from flows.notify.ledger import ADVISOR_WORKLIST, CLIENT_DIGEST, DISCARDED, FAILED
@@ -45,7 +48,6 @@ SOURCE, HISTORY, CHANGES = "plan_source", "plan_history", "plan_changes"
 LINES, WORKLISTS = "plan_lines", "plan_worklists"
 TEMP_TABLES = (SOURCE, HISTORY, CHANGES, LINES, WORKLISTS)
 DISCARDED_REASON = "the day was discarded"
-_TEXT_TYPES = {"VARCHAR"}
 
 # Besides the day's own lines: the changes of the previous day's intraday batches that an
 # eligible client was not emailed about (the daily limit of intraday emails), unless an
@@ -95,57 +97,13 @@ def address_problem(expr: str) -> str:
     )
 
 
-class _Columns:
-    """SQL for the Python value of each mart column, by the column's type."""
-
-    def __init__(self, types: Mapping[str, str]) -> None:
-        self.types = {name: kind.upper() for name, kind in types.items()}
-
-    def text(self, name: str, *, iso: bool = False) -> str:
-        """``str(value)`` (``isoformat()``), NULL for None."""
-        return python_text(name, self.types[name], iso=iso)
-
-    def str_of(self, name: str, *, iso: bool = False) -> str:
-        """``str(value)`` as Python writes it, ``'None'`` for None."""
-        return f"coalesce({self.text(name, iso=iso)}, 'None')"
-
-    def truthy(self, name: str) -> str:
-        """Python's ``bool(value)``."""
-        kind = self.types[name]
-        if kind in _TEXT_TYPES:
-            return f"({name} IS NOT NULL AND {name} <> '')"
-        if kind == "BOOLEAN":
-            return f"coalesce({name}, false)"
-        try:
-            python_float(name, kind)
-        except UnsupportedColumnTypeError:
-            return f"({name} IS NOT NULL)"
-        return f"coalesce({name} <> 0, false)"
-
-    def text_or(self, name: str, fallback: str) -> str:
-        """``str(value or fallback)``: the value's text when truthy, else ``fallback``."""
-        return f"CASE WHEN {self.truthy(name)} THEN {self.text(name)} ELSE {fallback} END"
-
-    def raw_json(self, name: str) -> str:
-        """orjson's JSON of the value itself (a ``str`` or None)."""
-        if self.types[name] not in _TEXT_TYPES:
-            kind = self.types[name]
-            raise UnsupportedColumnTypeError(f"{name}: planning expects text, not {kind}")
-        return json_string(name)
-
-    def number(self, name: str) -> str:
-        """The value as a number to order by (``Decimal(value)``)."""
-        python_float(name, self.types[name])  # raises for a column that is no number
-        return name
-
-
-def _label(columns: _Columns, which: str, language: str) -> str:
+def _label(columns: PythonValues, which: str, language: str) -> str:
     """_label(): ``str(line[f"{which}_label_{language}"] or line[f"{which}_rating"])``."""
     rating = columns.str_of(f"{which}_rating")
     return columns.text_or(f"{which}_label_{language}", rating)
 
 
-def _by_language(columns: _Columns, which: str, english: str) -> str:
+def _by_language(columns: PythonValues, which: str, english: str) -> str:
     """The label's JSON in the language ``english`` (SQL, a BOOLEAN) says."""
     return (
         f"CASE WHEN {english} THEN {json_string(_label(columns, which, 'en'))} "
@@ -155,7 +113,7 @@ def _by_language(columns: _Columns, which: str, english: str) -> str:
 
 def non_ascii_emails_sql(types: Mapping[str, str]) -> str:
     """The eligible lines' stripped addresses with other than ASCII characters."""
-    c = _Columns(types)
+    c = PythonValues(types)
     stripped = python_strip(c.text_or("email", "''"))
     return f"""
 SELECT DISTINCT stripped_email FROM (
@@ -167,9 +125,10 @@ WHERE strlen(stripped_email) <> length(stripped_email)
 def history_sql(types: Mapping[str, str]) -> str:
     """``plan_history``: each ISIN's publications over the twelve months up to the day,
     in both languages, as the JSON of its RatingPoint list: for the ISINs changed on the
-    day (``read_history(con, day, read_day_isins(con, day))``; an ISIN of a carried-over
-    intraday change not among them has none). Parameters: ``$day``, ``$history_from``."""
-    c = _Columns(types)
+    day in ``fct_client_rating_changes``, as :func:`flows.notify.plan.read_history` was
+    given them: an ISIN of a carried-over intraday change not among them has none.
+    Parameters: ``$day``, ``$history_from``."""
+    c = PythonValues(types)
     english = "language = 'en'"
     label = f"CASE WHEN {english} THEN label_en_text ELSE label_de_text END"
     point = json_object(
@@ -216,7 +175,7 @@ def changes_sql(types: Mapping[str, str], advisor_language: str) -> str:
     lines (``change_ref``), with the JSON of each of its fields (``j_...``; labels in both
     languages and in the advisors'), and the security's rating history in both
     languages. Needs ``plan_source`` and ``plan_history``."""
-    c = _Columns(types)
+    c = PythonValues(types)
     columns = ", ".join(CHANGE_COLUMNS)
     fields = {
         "j_change_id": json_string(c.str_of("change_id")),
@@ -265,7 +224,7 @@ def lines_sql(types: Mapping[str, str]) -> str:
     other than ASCII characters, stripped, as the mart has them, that Python's
     ``normalise_email`` finds suppressed: DuckDB's ``lower`` may differ from Python's
     there)."""
-    c = _Columns(types)
+    c = PythonValues(types)
     same_change = " AND ".join(
         f"changes.{name} IS NOT DISTINCT FROM source.{name}" for name in CHANGE_COLUMNS
     )
@@ -346,7 +305,7 @@ def _failed_reason(advisor: str, problem: str) -> str:
 def worklists_sql(types: Mapping[str, str]) -> str:
     """``plan_worklists``: each advisor's worklist head (from the first line of the
     worklist): name, branch, the address stripped, and why it cannot be used (or NULL)."""
-    c = _Columns(types)
+    c = PythonValues(types)
     return f"""
 CREATE OR REPLACE TEMP TABLE {WORKLISTS} AS
 SELECT *, {address_problem("worklist_email")} AS problem
@@ -368,7 +327,7 @@ def messages_sql(types: Mapping[str, str], advisor_language: str) -> str:
     ``plan_source``, ``plan_changes`` and ``plan_worklists``. Parameters: ``$day``,
     ``$day_text``, ``$domain``, ``$advisor_language``, ``$status`` and ``$status_reason``
     (pending or held), ``$discarded``."""
-    c = _Columns(types)
+    c = PythonValues(types)
     status = f"CASE WHEN $discarded THEN '{DISCARDED}' ELSE $status END"
     status_reason = f"CASE WHEN $discarded THEN '{DISCARDED_REASON}' ELSE $status_reason END"
     weight = json_float(python_float("portfolio_weight", c.types["portfolio_weight"]))

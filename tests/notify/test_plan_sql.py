@@ -224,10 +224,11 @@ def test_a_mart_column_of_another_type_is_refused(tmp_path: Path) -> None:
         ).fetchall()
 
 
-def test_a_first_day_without_an_earlier_one(tmp_path: Path) -> None:
+def test_a_first_day_and_a_day_without_changes(tmp_path: Path) -> None:
     lines, history = varied_day(clients=20)
     today = [line for line in lines if line["business_day"] == DAY]
     with warehouse(tmp_path, "first", today, history) as (con, journal):
         result = plan_day(con, journal, DAY, **OPTIONS)
-    assert result.lines == len(today)
-    assert date(2026, 3, 4) == DAY
+        assert result.lines == len(today) and result.new_rows > 0
+        quiet = plan_day(con, journal, date(2026, 3, 10), **OPTIONS)
+    assert (quiet.digests, quiet.worklists, quiet.new_rows, quiet.lines) == (0, 0, 0, 0)

@@ -29,7 +29,7 @@ day twice plans nothing new: rows are keyed by kind, business day and recipient.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -97,6 +97,12 @@ def ensure_ledger(con: duckdb.DuckDBPyConnection) -> None:
     ensure_schema(con)
 
 
+LEDGER_PLAN_COLUMNS = (
+    "message_key, kind, business_day, recipient_id, recipient_name, recipient_email, "
+    "language, message_id, content_sha256, change_ids, payload, status, status_reason"
+)
+
+
 def upsert_planned(con: duckdb.DuckDBPyConnection, messages: Sequence[PlannedMessage]) -> int:
     """Add what is new; refresh the content of rows not yet on their way (pending or
     held). Rows already claimed, sent, failed, suppressed or discarded stay as they are:
@@ -105,45 +111,105 @@ def upsert_planned(con: duckdb.DuckDBPyConnection, messages: Sequence[PlannedMes
     ensure_ledger(con)
     if not messages:
         return 0
-    columns = (
-        "message_key, kind, business_day, recipient_id, recipient_name, recipient_email, "
-        "language, message_id, content_sha256, change_ids, payload, status, status_reason"
-    )
-    fields = [name.strip() for name in columns.split(",")]
+    fields = [name.strip() for name in LEDGER_PLAN_COLUMNS.split(",")]
     planned = pa.table(
         {name: [getattr(m, name) for m in messages] for name in fields},
         schema=pa.schema(
             [(name, pa.date32() if name == "business_day" else pa.string()) for name in fields]
         ),
     )
+    con.register("planned", planned)
+    try:
+        return _upsert(con, "planned")
+    finally:
+        con.unregister("planned")
+
+
+def upsert_planned_select(
+    con: duckdb.DuckDBPyConnection,
+    select: str,
+    params: Mapping[str, object],
+    business_day: date,
+    kinds: Sequence[str],
+) -> int:
+    """:func:`upsert_planned` of the rows a SELECT gives (the columns of
+    :data:`LEDGER_PLAN_COLUMNS`, every row of ``business_day`` and one of ``kinds``;
+    ``params``: the SELECT's named parameters), in one transaction. A day planned for the
+    first time (no row of that day and those kinds yet) goes in with one INSERT ...
+    SELECT; a day planned again is upserted from a temporary table. Returns how many
+    rows are new."""
+    ensure_ledger(con)
     before = _count(con)
     with transaction(con):
-        con.register("planned", planned)
-        con.execute(
-            f"""
-            INSERT INTO ops.delivery_ledger ({columns})
-            SELECT {columns} FROM planned
-            ON CONFLICT (message_key) DO UPDATE SET
-                recipient_name = excluded.recipient_name,
-                recipient_email = excluded.recipient_email,
-                language = excluded.language,
-                message_id = excluded.message_id,
-                content_sha256 = excluded.content_sha256,
-                change_ids = excluded.change_ids,
-                payload = excluded.payload,
-                status = CASE
-                    WHEN delivery_ledger.status = 'held' AND excluded.status <> 'discarded'
-                        THEN 'held'
-                    ELSE excluded.status END,
-                status_reason = CASE
-                    WHEN delivery_ledger.status = 'held' THEN delivery_ledger.status_reason
-                    ELSE excluded.status_reason END,
-                updated_at = now()
-            WHERE delivery_ledger.status IN ('pending', 'held')
-            """
+        planned_before = first_row(
+            con.execute(
+                "SELECT count(*) FROM ops.delivery_ledger "
+                "WHERE business_day = ? AND list_contains(CAST(? AS VARCHAR[]), kind)",
+                [business_day, list(kinds)],
+            )
         )
-        con.unregister("planned")
+        if planned_before and planned_before[0]:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE planned_again AS {select}", dict(params))
+            _update_and_insert(con, "planned_again")
+            con.execute("DROP TABLE planned_again")
+        else:  # no key of these rows can be there (it names the day and the kind)
+            con.execute(
+                f"INSERT INTO ops.delivery_ledger ({LEDGER_PLAN_COLUMNS}) "
+                f"SELECT {LEDGER_PLAN_COLUMNS} FROM ({select})",
+                dict(params),
+            )
     return _count(con) - before
+
+
+# What a plan may refresh in a row not yet on its way; a held row stays held (and keeps
+# its reason) unless the plan discards it.
+_REFRESHED = """
+    recipient_name = planned.recipient_name,
+    recipient_email = planned.recipient_email,
+    language = planned.language,
+    message_id = planned.message_id,
+    content_sha256 = planned.content_sha256,
+    change_ids = planned.change_ids,
+    payload = planned.payload,
+    status = CASE WHEN ledger.status = 'held' AND planned.status <> 'discarded' THEN 'held'
+                  ELSE planned.status END,
+    status_reason = CASE WHEN ledger.status = 'held' THEN ledger.status_reason
+                         ELSE planned.status_reason END,
+    updated_at = now()
+"""
+
+
+def _upsert(con: duckdb.DuckDBPyConnection, relation: str) -> int:
+    before = _count(con)
+    with transaction(con):
+        _update_and_insert(con, relation)
+    return _count(con) - before
+
+
+def _update_and_insert(con: duckdb.DuckDBPyConnection, relation: str) -> None:
+    # An UPDATE of the rows there and an INSERT of the others, not INSERT ... ON CONFLICT
+    # DO UPDATE: DuckDB runs that as a MERGE that first groups the new rows (payloads and
+    # all) by key, the costliest step of planning a large day. A row's key names its
+    # business day (kind:day:recipient), so only that day's rows are compared; a key
+    # found under another day would fail the INSERT on the primary key, never pass.
+    con.execute(
+        f"""
+        UPDATE ops.delivery_ledger AS ledger SET {_REFRESHED}
+        FROM {relation} AS planned
+        WHERE ledger.message_key = planned.message_key
+          AND ledger.business_day = planned.business_day
+          AND ledger.status IN ('pending', 'held')
+        """
+    )
+    con.execute(
+        f"""
+        INSERT INTO ops.delivery_ledger ({LEDGER_PLAN_COLUMNS})
+        SELECT {LEDGER_PLAN_COLUMNS} FROM {relation} AS planned
+        WHERE planned.message_key NOT IN (
+            SELECT message_key FROM ops.delivery_ledger
+            WHERE business_day IN (SELECT business_day FROM {relation}))
+        """
+    )
 
 
 def _count(con: duckdb.DuckDBPyConnection) -> int:

@@ -100,9 +100,11 @@ class AdvisorWorklist:
 
 
 def to_json(payload: ClientDigest | AdvisorWorklist) -> str:
-    """Compact JSON with sorted keys; orjson serialises the dataclasses directly (about
-    fifty times faster than ``dataclasses.asdict`` and ``json.dumps`` on a day of a
-    large bank)."""
+    """Compact JSON; orjson serialises the dataclasses directly (about fifty times faster
+    than ``dataclasses.asdict`` and ``json.dumps`` on a day of a large bank). A
+    dataclass's fields come in the order the class defines them: OPT_SORT_KEYS sorts
+    dict keys only. The daily plan writes the same JSON in SQL
+    (:func:`flows.notify.json_sql.json_object`): a field added here needs its SQL there."""
     return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS).decode("utf-8")
 
 

@@ -1,34 +1,37 @@
 """Planning a business day's emails: one digest per eligible client and one worklist
 per advisor, from the marts into the delivery ledger.
 
-The grouping and the circuit breaker are pure functions; :func:`plan_day` reads the
-day's rows from ``mart_notification_lines`` and writes ledger rows."""
+The grouping and the circuit breaker are pure functions; :func:`plan_day` plans the day
+in DuckDB (:mod:`flows.notify.plan_sql`: the same grouping, order and JSON, byte for
+byte, from ``mart_notification_lines``) and writes the ledger in one statement. The
+Python builders plan the intraday batches (flows/intraday/plan.py) and are the
+reference the SQL is tested against (tests/notify/test_plan_sql.py)."""
 
 from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal, cast
 
 import duckdb
 
+from flows.notify import plan_sql
 from flows.notify.addresses import address_problem
 from flows.notify.journal import Journal, normalise_email
 from flows.notify.ledger import (
     ADVISOR_WORKLIST,
     CLIENT_DIGEST,
-    DISCARDED,
     FAILED,
     HELD,
     PENDING,
     PlannedMessage,
     day_hold,
     hold_day,
-    upsert_planned,
+    upsert_planned_select,
 )
 from flows.notify.payloads import (
     AdvisorContact,
@@ -355,59 +358,6 @@ def _dicts(con: duckdb.DuckDBPyConnection, query: str, params: list[Any]) -> lis
     return rows
 
 
-CHUNK_ROWS = 20_000
-
-# The day's rows are read client by client, a chunk at a time: a bank-sized day
-# (130,000 affected positions) never sits in memory at once as Python objects.
-# Besides the day's own lines: the changes of the previous day's intraday batches that
-# an eligible client was not emailed about (the daily limit of intraday emails), unless an
-# earlier email already carried them.
-_LINES_BY_CLIENT = """
-    SELECT * FROM mart_notification_lines AS lines
-    WHERE (business_day = ? AND batch_id IS NULL)
-       OR (batch_id IS NOT NULL AND notify_eligible
-           AND business_day = (SELECT max(business_day) FROM mart_notification_lines
-                               WHERE business_day < ?)
-           AND NOT EXISTS (
-               SELECT 1 FROM ops.delivery_ledger AS ledger
-               WHERE ledger.recipient_id = lines.client_id
-                 AND ledger.kind IN ('client_intraday', 'client_digest')
-                 AND ledger.business_day < ?
-                 AND list_contains(string_split(ledger.change_ids, ','), lines.change_id)))
-    ORDER BY client_id, market_value_eur DESC, isin
-"""
-
-
-def read_grouped(
-    con: duckdb.DuckDBPyConnection, query: str, params: list[Any], key: str
-) -> Iterator[list[dict[str, Any]]]:
-    """The rows of ``query`` in chunks of about :data:`CHUNK_ROWS`, never splitting the
-    rows of one ``key`` (the query orders by it). Reads through a cursor of its own, so
-    that ``con`` can write while the chunks come."""
-    reader = con.cursor().sql(query, params=params).to_arrow_reader(CHUNK_ROWS)
-    pending: list[dict[str, Any]] = []
-    for batch in reader:
-        rows = pending + batch.to_pylist()
-        if not rows:
-            continue
-        cut = len(rows)
-        while cut > 0 and rows[cut - 1][key] == rows[-1][key]:
-            cut -= 1
-        pending = rows[cut:]
-        if cut:
-            yield rows[:cut]
-    if pending:
-        yield pending
-
-
-def read_day_isins(con: duckdb.DuckDBPyConnection, business_day: date) -> list[str]:
-    rows = con.execute(
-        "SELECT DISTINCT isin FROM fct_client_rating_changes WHERE business_day = ?",
-        [business_day],
-    ).fetchall()
-    return [str(row[0]) for row in rows]
-
-
 def read_history(
     con: duckdb.DuckDBPyConnection, business_day: date, isins: Iterable[str]
 ) -> dict[str, list[dict[str, Any]]]:
@@ -459,7 +409,11 @@ def plan_day(
     mail_domain: str,
     hold_reason: str | None = None,
 ) -> PlanResult:
-    """Plan the day's digests and worklists into the ledger (idempotent)."""
+    """Plan the day's digests and worklists into the ledger (idempotent).
+
+    Grouping, ordering and the JSON payloads are DuckDB's (:mod:`flows.notify.plan_sql`:
+    the same rows, byte for byte, as :func:`build_digests`, :func:`build_worklists` and
+    :func:`planned_messages` make), and the ledger is written in one statement."""
     changed, rated_before = read_breaker_counts(con, business_day)
     held_reason = hold_reason or circuit_breaker_reason(
         changed, rated_before, max_change_share, min_changed_isins
@@ -470,54 +424,78 @@ def plan_day(
     discarded = decision is not None and decision[1] == "discarded"
     if held_reason and not discarded:
         hold_day(con, business_day, held_reason)
-    suppressed = {email for email, *_ in journal.suppressions()}
-    history = read_history(con, business_day, read_day_isins(con, business_day))
-
-    def store(messages: list[PlannedMessage]) -> int:
-        if discarded:
-            messages = [
-                replace(m, status=DISCARDED, status_reason="the day was discarded")
-                if m.status != FAILED
-                else m
-                for m in messages
-            ]
-        unusable.update(
-            {m.message_key: m.status_reason or "" for m in messages if m.status == FAILED}
+    suppressed = sorted({email for email, *_ in journal.suppressions()})
+    day_text = business_day.isoformat()
+    try:
+        previous = first_row(con.execute(plan_sql.PREVIOUS_DAY, [business_day]))
+        con.execute(
+            plan_sql.source_sql(),
+            {"day": business_day, "previous_day": previous[0] if previous else None},
         )
-        return upsert_planned(con, messages)
-
-    unusable: dict[str, str] = {}
-    emailed: set[str] = set()
-    worklists: dict[str, tuple[AdvisorWorklist, list[WorklistLine]]] = {}
-    new_rows = lines = to_call = without_advisor = 0
-    # One pass in client order: each client's digest, and their worklist lines kept per
-    # advisor until every client has been seen.
-    days = [business_day] * 3
-    for chunk in read_grouped(con, _LINES_BY_CLIENT, days, "client_id"):
-        decided = decide_eligibility(chunk, suppressed)
-        digests = build_digests([r for r in decided if r["notify_eligible"]], history, business_day)
-        emailed_now = {d.client_id for d in digests}
-        emailed |= emailed_now
-        for partial in build_worklists(decided, emailed_now, business_day, advisor_language):
-            _, advisor_lines = worklists.setdefault(partial.advisor_id, (partial, []))
-            advisor_lines.extend(partial.lines)
-        lines += len(decided)
-        to_call += len({r["client_id"] for r in decided if not r["notify_eligible"]})
-        without_advisor += sum(1 for r in decided if not r.get("advisor_id"))
-        new_rows += store(planned_messages(digests, [], business_day, held_reason, mail_domain))
-    complete = [
-        replace(head, lines=tuple(sorted(advisor_lines, key=worklist_order)))
-        for head, advisor_lines in (worklists[a] for a in sorted(worklists))
-    ]
-    new_rows += store(planned_messages([], complete, business_day, held_reason, mail_domain))
+        con.execute(
+            plan_sql.history_sql(column_types(con, "mart_rating_history")),
+            {"day": business_day, "history_from": business_day - timedelta(days=HISTORY_DAYS)},
+        )
+        line_types = column_types(con, plan_sql.SOURCE)
+        con.execute(plan_sql.changes_sql(line_types, advisor_language))
+        con.execute(
+            plan_sql.lines_sql(line_types),
+            {
+                "suppressed": suppressed,
+                "suppressed_as_written": _suppressed_as_written(con, line_types, suppressed),
+            },
+        )
+        con.execute(plan_sql.worklists_sql(line_types))
+        new_rows = upsert_planned_select(
+            con,
+            plan_sql.messages_sql(line_types, advisor_language),
+            {
+                "day": business_day,
+                "day_text": day_text,
+                "domain": mail_domain,
+                "advisor_language": advisor_language,
+                "status": HELD if held_reason else PENDING,
+                "status_reason": held_reason,
+                "discarded": discarded,
+            },
+            business_day,
+            (CLIENT_DIGEST, ADVISOR_WORKLIST),
+        )
+        counts = first_row(con.execute(plan_sql.COUNTS))
+        unusable = con.execute(plan_sql.UNUSABLE, {"day_text": day_text}).fetchall()
+    finally:
+        for table in plan_sql.TEMP_TABLES:
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+    digests, worklists, lines, to_call, without_advisor = counts or (0, 0, 0, 0, 0)
     return PlanResult(
         business_day=business_day,
-        digests=len(emailed),
-        worklists=len(complete),
+        digests=int(digests),
+        worklists=int(worklists),
         new_rows=new_rows,
         held_reason=held_reason,
-        lines=lines,
-        clients_to_call=to_call,
-        lines_without_advisor=without_advisor,
-        unusable=unusable,
+        lines=int(lines),
+        clients_to_call=int(to_call),
+        lines_without_advisor=int(without_advisor),
+        unusable={str(key): str(reason or "") for key, reason in unusable},
     )
+
+
+def column_types(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
+    """Each column's DuckDB type, by name."""
+    return {
+        str(name): str(kind)
+        for name, kind, *_ in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
+    }
+
+
+def _suppressed_as_written(
+    con: duckdb.DuckDBPyConnection, line_types: Mapping[str, str], suppressed: Sequence[str]
+) -> list[str]:
+    """The eligible lines' addresses beyond ASCII (stripped, as the mart has them) that
+    :func:`normalise_email` finds suppressed: Python's ``lower`` decides those, as
+    :func:`decide_eligibility` does."""
+    if not suppressed:
+        return []
+    wanted = set(suppressed)
+    rows = con.execute(plan_sql.non_ascii_emails_sql(line_types)).fetchall()
+    return sorted(str(email) for (email,) in rows if normalise_email(str(email)) in wanted)

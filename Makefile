@@ -71,6 +71,8 @@ bench: install
 	$(BIN)/python -m benchmarks.bench_quality
 	$(BIN)/python -m benchmarks.bench_dispatch
 	$(BIN)/python -m benchmarks.bench_plan
+	$(BIN)/python -m benchmarks.bench_demo
+	$(BIN)/python -m benchmarks.summary
 
 ## make bench-engines: the same daily runs on DuckDB, PostgreSQL and Spark (README)
 bench-engines: install-engines

@@ -186,6 +186,11 @@ def main() -> None:
     (BENCH / "plan-results.md").write_text(report + "\n", encoding="utf-8")
     print()
     print(report)
+    figures = [
+        {"digests": t.result.digests, "seconds": t.best, "target_seconds": t.size.target_seconds}
+        for t in timed
+    ]
+    (BENCH / "plan-figures.json").write_text(json.dumps(figures, indent=2), encoding="utf-8")
     print(json.dumps({f"plan_{t.result.digests}_digests": round(t.best, 3) for t in timed}))
 
 

@@ -137,6 +137,7 @@ def _time_plan(size: Size, home: Path) -> Timed:
                     [DAY, size.share],
                 )
             con.execute("CHECKPOINT")
+            os.sync()  # the copy's writes to disk are not the planning's
             with open_journal(settings.journal_path) as journal:
                 started, cpu_started = time.perf_counter(), _cpu_seconds()
                 result = plan_day(

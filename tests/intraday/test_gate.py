@@ -123,3 +123,19 @@ def test_a_batch_records_its_results_beside_the_mornings(
     assert recorded.keys() == morning.keys()
     assert {rule for rule, n in recorded.items() if n} == {"rating_unknown"}
     assert _results(settings, "raw_ratings") == morning
+
+
+def test_loading_the_morning_drop_again_keeps_the_batches_quarantine(
+    settings: Settings, tmp_path: Path
+) -> None:
+    inbox = tmp_path / "inbox"
+    bad_morning_row = [SIEMENS, "Siemens AG", "glänzend", "2026-03-03 07:00:00"]
+    _morning(settings, inbox, [*MORNING, bad_morning_row], check=True)
+    _batch(settings, inbox, "141000", [[BASF, "BASF SE", "Super", "2026-03-03 14:05:00"]])
+    assert _quarantine(settings) == [
+        ("intraday/141000/ratings.csv", 2),
+        ("ratings.csv", 4),
+    ]
+    # The morning's ratings.csv delivered again, corrected: the day is run again.
+    _morning(settings, inbox, MORNING, check=True)
+    assert _quarantine(settings) == [("intraday/141000/ratings.csv", 2)]

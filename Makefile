@@ -70,6 +70,7 @@ bench: install
 	$(BIN)/python -m benchmarks.bench_daily_run
 	$(BIN)/python -m benchmarks.bench_quality
 	$(BIN)/python -m benchmarks.bench_dispatch
+	$(BIN)/python -m benchmarks.bench_intraday
 
 ## make bench-engines: the same daily runs on DuckDB, PostgreSQL and Spark (README)
 bench-engines: install-engines

@@ -168,14 +168,16 @@ def _batch_database(settings: Settings, batch: Batch, rows: Any) -> Iterator[Pat
 
 def _validate(settings: Settings, database: Path, batch: Batch) -> list[RuleOutcome]:
     """The project's ``raw_ratings`` validation on ``database``; Data Docs of its result."""
+    landing = settings.model_copy(update={"dbt_target": "duckdb"})
+    # First: it waits for Great Expectations' import on the preload thread, if any (an
+    # import of it here meanwhile would find its modules half initialised).
+    context = open_context(landing, landing.expectations_dir)
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.resource_identifiers import (
         ExpectationSuiteIdentifier,
         ValidationResultIdentifier,
     )
 
-    landing = settings.model_copy(update={"dbt_target": "duckdb"})
-    context = open_context(landing, landing.expectations_dir)
     definition = context.validation_definitions.get(RATINGS_SUITE)
     run_id = RunIdentifier(
         run_name=f"intraday {batch.day.isoformat()} {batch.batch_id}", run_time=datetime.now(UTC)

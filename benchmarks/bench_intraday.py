@@ -100,6 +100,7 @@ def smtp_sink() -> Iterator[Sink]:
     postfix = shutil.which("smtp-sink") or (str(POSTFIX_SINK) if POSTFIX_SINK.exists() else None)
     log: Path | None = None
     if postfix:
+        BENCH.mkdir(parents=True, exist_ok=True)
         log = BENCH / f"smtp-sink-{port}.log"
         user = ["-u", "nobody"] if os.geteuid() == 0 else []
         with log.open("wb") as out:
@@ -111,8 +112,7 @@ def smtp_sink() -> Iterator[Sink]:
         print("smtp-sink is missing: falling back to benchmarks/smtp_sink.py (aiosmtpd)")
         sink = subprocess.Popen(
             [sys.executable, "-m", "benchmarks.smtp_sink", str(port)],
-            stdout=subprocess.PIPE,
-            text=True,
+            stdout=subprocess.DEVNULL,
         )
         name = "aiosmtpd (benchmarks/smtp_sink.py)"
     try:
@@ -125,7 +125,7 @@ def smtp_sink() -> Iterator[Sink]:
             log.unlink(missing_ok=True)
 
 
-def _wait_for_port(port: int, process: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:
+def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
     import socket
 
     for _ in range(200):

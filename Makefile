@@ -71,6 +71,7 @@ bench: install
 	$(BIN)/python -m benchmarks.bench_quality
 	$(BIN)/python -m benchmarks.bench_dispatch
 	$(BIN)/python -m benchmarks.bench_plan
+	$(BIN)/python -m benchmarks.bench_intraday
 	$(BIN)/python -m benchmarks.bench_demo
 	$(BIN)/python -m benchmarks.summary
 

@@ -1,6 +1,6 @@
-"""The deployment path of a daily run, timed: a real ``prefect server start``, the
-deployments of ``prefect.yaml`` on a ``process`` work pool, and a process worker that
-is already running (warm) when the run is asked for.
+"""The deployment path of a daily run (or an intraday call), timed: a real ``prefect
+server start``, the deployments of ``prefect.yaml`` on a ``process`` work pool, and a
+process worker that is already running (warm) when the run is asked for.
 
 A process worker runs each flow run in a new Python process of its own (imports paid
 every time) that reports to the running server (no temporary server to start). The
@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 PREFECT = str(BIN / "prefect")
 DAILY = "votum-daily-run/votum-daily-run"
+INTRADAY = "votum-intraday-run/votum-intraday"
 FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 
 
@@ -59,16 +60,19 @@ class _Server:
         )
         return env
 
-    def request(self, path: str, body: dict[str, Any] | None = None) -> Any:
+    def request(
+        self, path: str, body: dict[str, Any] | None = None, *, method: str | None = None
+    ) -> Any:
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(
             self.api_url + path,
             data=data,
             headers={"Content-Type": "application/json"},
-            method="POST" if data is not None else "GET",
+            method=method or ("POST" if data is not None else "GET"),
         )
         with urllib.request.urlopen(request, timeout=30) as reply:
-            return json.loads(reply.read())
+            content = reply.read()
+        return json.loads(content) if content else None
 
     def prefect(self, *args: str) -> None:
         done = subprocess.run(
@@ -96,10 +100,28 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
+def _without_schedules(server: _Server) -> None:
+    """Only the runs the bench asks for: the deployments' schedules paused, and any run
+    the scheduler created before that deleted (an intraday poll every ten minutes in the
+    daytime would run beside the measured run, or cancel it: one poll at a time)."""
+    server.prefect("--no-prompt", "deployment", "schedule", "pause", "--all")
+    scheduled = server.request(
+        "/flow_runs/filter", {"flow_runs": {"state": {"type": {"any_": ["SCHEDULED"]}}}}
+    )
+    for flow_run in scheduled:
+        server.request(f"/flow_runs/{flow_run['id']}", method="DELETE")
+
+
 @contextmanager
-def running_worker(work: Path, votum_home: Path) -> Iterator[_Server]:
-    """A Prefect server, the deployments of prefect.yaml and a process worker whose
-    flow runs use ``votum_home``."""
+def running_worker(
+    work: Path,
+    votum_home: Path,
+    deployments: Sequence[str] = ("votum-daily-run",),
+    worker_env: Mapping[str, str] | None = None,
+) -> Iterator[_Server]:
+    """A Prefect server, the ``deployments`` of prefect.yaml (their schedules paused)
+    and a process worker whose flow runs use ``votum_home`` and ``worker_env``
+    (VOTUM_SMTP_*, ...: the worker's environment is its flow runs')."""
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     server = _Server(work)
@@ -124,10 +146,13 @@ def running_worker(work: Path, votum_home: Path) -> Iterator[_Server]:
                     ) from None
                 time.sleep(0.5)
         server.prefect("work-pool", "create", "votum", "--type", "process")
-        server.prefect("--no-prompt", "deploy", "--name", "votum-daily-run")
+        for name in deployments:
+            server.prefect("--no-prompt", "deploy", "--name", name)
+        _without_schedules(server)
         worker = _spawn(
             [PREFECT, "worker", "start", "--pool", "votum"],
             server.env(
+                **(worker_env or {}),
                 VOTUM_HOME=str(votum_home),
                 VOTUM_PROJECT_DIR=str(ROOT),
                 PREFECT_WORKER_QUERY_SECONDS="1",
@@ -147,7 +172,21 @@ def _seconds(start: str, end: str) -> float:
 
 def run_daily(server: _Server, parameters: dict[str, Any], timeout: float = 900) -> WorkerRun:
     """Ask for a daily run through the deployment; wait for it; its times."""
-    deployment = server.request(f"/deployments/name/{DAILY}")
+    return run_deployment(server, DAILY, parameters, timeout)
+
+
+def run_intraday(server: _Server, parameters: dict[str, Any], timeout: float = 900) -> WorkerRun:
+    """Ask for an intraday call through the ``votum-intraday`` deployment (its one
+    parameter ``run``: flows.parameters.IntradayRunParameters); wait for it; its times."""
+    return run_deployment(server, INTRADAY, parameters, timeout)
+
+
+def run_deployment(
+    server: _Server, name: str, parameters: dict[str, Any], timeout: float = 900
+) -> WorkerRun:
+    """A run of deployment ``name`` with ``parameters`` as its one parameter ``run``;
+    waits for its end; its times from the server's state history."""
+    deployment = server.request(f"/deployments/name/{name}")
     created = server.request(
         f"/deployments/{deployment['id']}/create_flow_run", {"parameters": {"run": parameters}}
     )

@@ -67,7 +67,10 @@ def ensure_quality_objects(
 
 
 def forget_quarantine(con: duckdb.DuckDBPyConnection, drop_date: date, file_kind: str) -> None:
-    """A file loaded again starts over: its old quarantine entries go."""
+    """A file loaded again starts over: its old quarantine entries go. The day's intraday
+    batches (``intraday/<HHMMSS>/ratings.csv``) are files of their own: theirs stay."""
     con.execute(
-        "DELETE FROM ops.quarantine WHERE drop_date = ? AND file_kind = ?", [drop_date, file_kind]
+        "DELETE FROM ops.quarantine WHERE drop_date = ? AND file_kind = ? "
+        "AND file_name NOT LIKE 'intraday/%'",
+        [drop_date, file_kind],
     )

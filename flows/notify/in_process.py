@@ -44,7 +44,7 @@ def send_in_process(
             senders.append(Sender(settings, transport, throttle, sleep))
         for kind in kinds:
             for batch in claimed_batches(
-                con, settings, kind, settings.dispatch_batch_size, business_day
+                con, journal, settings, kind, settings.dispatch_batch_size, business_day
             ):
                 render = batch_renderer(settings, batch.delivery, batch.sent_at)
                 send_batch(senders, batch.messages, render, tally)

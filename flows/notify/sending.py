@@ -176,7 +176,9 @@ class Sender:
     ) -> None:
         self.settings = settings
         self.transport = transport
-        self.journal = Journal(journal_path or settings.journal_path, clock=clock_for(settings))
+        self.journal = Journal(
+            journal_path or settings.journal_path, clock=clock_for(settings), sending=True
+        )
         self.throttle = throttle
         self.sleep = sleep
 
@@ -213,13 +215,11 @@ class Sender:
         """(status, reason) when the recipient objected since the message was planned:
         the address is suppressed, or the client opted out through their own link
         (written by another process at any time, so read right before sending)."""
-        if self.journal.is_suppressed(message.recipient_email):
+        client = message.recipient_id if message.kind in CLIENT_KINDS else None
+        suppressed, opted_out = self.journal.objections(message.recipient_email, client or None)
+        if suppressed:
             return SUPPRESSED, "suppressed before sending"
-        if (
-            message.kind in CLIENT_KINDS
-            and message.recipient_id
-            and self.journal.client_opt_out(message.recipient_id) is not None
-        ):
+        if opted_out:
             return WITHDRAWN, OPTED_OUT_BY_LINK
         return None
 
@@ -306,6 +306,7 @@ class ClaimedBatch:
 
 def claimed_batches(
     con: duckdb.DuckDBPyConnection,
+    journal: Journal,
     settings: Settings,
     kind: str,
     limit: int,
@@ -314,11 +315,13 @@ def claimed_batches(
     """Claim up to ``limit`` sendable messages of ``kind`` at a time until none is left;
     the caller sends each batch and folds the journal before asking for the next. A
     message left pending after its retries, or uncertain, waits for the next run: it is
-    not claimed twice in one dispatch."""
+    not claimed twice in one dispatch. Each batch's keys are noted in the journal (synced
+    to disk) before it is handed out: what a power loss may have sent (journal.py)."""
     resends = resends_allowed(settings.resend_uncertain)
     tried: set[str] = set()
     while batch := claim(con, kind, limit, business_day, exclude=tried, resends=resends):
         tried.update(m.message_key for m in batch)
+        journal.note_claimed(m.message_key for m in batch)
         delivery = statuses(con, digest_keys(batch)) if kind in WORKLIST_KINDS else {}
         yield ClaimedBatch(batch, delivery, clock_for(settings).now())
 

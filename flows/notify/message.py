@@ -101,7 +101,8 @@ def _address(header: str, name: str | None, address: str) -> str:
 
 def _header(name: str, value: str) -> str:
     """``Name: value``, folded at blanks so that no line exceeds 78 characters."""
-    if any(ch in value.replace(CRLF + " ", "") for ch in "\r\n\0"):
+    unfolded = value.replace(CRLF + " ", "")
+    if "\r" in unfolded or "\n" in unfolded or "\0" in unfolded:
         raise UnsafeMessageError(f"the {name} header would contain a line break")
     line = f"{name}: {value}"
     if len(line) <= MAX_HEADER_LINE or CRLF in value:

@@ -76,6 +76,12 @@ CREATE TABLE IF NOT EXISTS in_flight (
     message_key TEXT PRIMARY KEY,
     marked_at TEXT NOT NULL
 );
+-- An outcome removes its message's in-flight mark in the same statement, so in the
+-- same commit: one statement, one commit for every outcome.
+CREATE TRIGGER IF NOT EXISTS outcome_ends_in_flight AFTER INSERT ON outcomes
+BEGIN
+    DELETE FROM in_flight WHERE message_key = NEW.message_key;
+END;
 CREATE TABLE IF NOT EXISTS suppressions (
     email TEXT PRIMARY KEY,
     suppressed_at TEXT NOT NULL,
@@ -175,18 +181,12 @@ class Journal:
 
     # -- outcomes -------------------------------------------------------------------
     def record(self, message_key: str, status: str, reply: str | None, attempts: int) -> None:
-        """The outcome of a message; its in-flight mark goes in the same commit."""
-        self._con.execute("BEGIN IMMEDIATE")
-        try:
-            self._con.execute(
-                "INSERT OR REPLACE INTO outcomes VALUES (?, ?, ?, ?, ?)",
-                (message_key, status, reply, attempts, self._clock.now().isoformat()),
-            )
-            self._con.execute("DELETE FROM in_flight WHERE message_key = ?", (message_key,))
-            self._con.execute("COMMIT")
-        except BaseException:
-            self._con.execute("ROLLBACK")
-            raise
+        """The outcome of a message; its in-flight mark goes in the same commit (the
+        trigger ``outcome_ends_in_flight``)."""
+        self._con.execute(
+            "INSERT OR REPLACE INTO outcomes VALUES (?, ?, ?, ?, ?)",
+            (message_key, status, reply, attempts, self._clock.now().isoformat()),
+        )
 
     # -- in flight ------------------------------------------------------------------
     def mark_in_flight(self, message_key: str) -> None:

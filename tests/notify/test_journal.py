@@ -78,3 +78,27 @@ def test_one_query_answers_both_objections(tmp_path: Path) -> None:
         assert journal.objections("other@example.org", None) == (False, False)
     finally:
         journal.close()
+
+
+def test_an_outcome_ends_its_in_flight_mark_also_in_a_journal_made_before(
+    tmp_path: Path,
+) -> None:
+    """One statement writes the outcome and removes the mark (a trigger: one commit), in
+    a new journal and in one made before the trigger existed."""
+    made_before = tmp_path / "made-before.sqlite"
+    with sqlite3.connect(made_before) as old:
+        old.executescript(
+            "CREATE TABLE outcomes (message_key TEXT PRIMARY KEY, status TEXT NOT NULL, "
+            "reply TEXT, attempts INTEGER NOT NULL, recorded_at TEXT NOT NULL);"
+            "CREATE TABLE in_flight (message_key TEXT PRIMARY KEY, marked_at TEXT NOT NULL);"
+        )
+    for path in (tmp_path / "new.sqlite", made_before):
+        sending = Journal(path, sending=True)
+        try:
+            sending.mark_in_flight("a")
+            sending.mark_in_flight("b")
+            sending.record("a", "sent", "250 ok", 1)
+            assert [o.message_key for o in sending.outcomes()] == ["a"]
+            assert sending.in_flight() == {"b"}
+        finally:
+            sending.close()

@@ -13,11 +13,17 @@ Three ways to send the same number of client digests:
   warm) and on the local cluster a dispatch starts itself (``VOTUM_DISPATCH_WORKERS=2``:
   cluster start, imports and the first Prefect task runs included).
 
-Run by ``make bench``; prints a table and writes ``var/bench/dispatch-results.md``.
+Run by ``make bench``; prints a table and each votum figure beside the target (issue
+15: >= 1,600 messages/s to smtp-sink from one process with a pool), writes the table to
+``var/bench/dispatch-results.md`` and the in-process figures of the preferred sink
+(smtp-sink where installed, else aiosmtpd) to ``var/bench/dispatch-figures.json``. The
+in-process figures are the best of ``BENCH_REPEATS`` (2) runs each: the machines are
+shared.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -39,7 +45,10 @@ from flows.warehouse import open_warehouse
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "var" / "bench" / "dispatch"
 MESSAGES = int(os.environ.get("BENCH_MESSAGES", "3000"))
+REPEATS = int(os.environ.get("BENCH_REPEATS", "2"))
 DAY = date(2026, 11, 3)
+TARGET = 1600  # messages/s to smtp-sink from one process with a pool (issue 15)
+FIGURES = ROOT / "var" / "bench" / "dispatch-figures.json"
 
 
 def _free_port() -> int:
@@ -171,23 +180,56 @@ def _start(command: list[str], port: int) -> subprocess.Popen[str]:
     raise SystemExit("smtp-sink did not start")
 
 
-def _measure(name: str, command: list[str]) -> list[str]:
+def _best_votum(pool: int) -> float:
+    return max(_votum(pool) for _ in range(REPEATS))
+
+
+def _measure(name: str, command: list[str]) -> dict[str, float]:
     port = _free_port()
     sink = _start(command, port)
     try:
         os.environ["VOTUM_SMTP_PORT"] = str(port)
-        yag_rate = _yagmail_loop(port, min(MESSAGES, 1500))
-        one = _votum(1)
-        pooled = {pool: _votum(pool) for pool in (2, 4)}
-        fanned = [_votum_fanout(2, existing_cluster=warm) for warm in (True, False)]
+        figures = {"yagmail_loop": _yagmail_loop(port, min(MESSAGES, 1500))}
+        figures["one_connection"] = _best_votum(1)
+        figures.update({f"pool_{pool}": _best_votum(pool) for pool in (2, 4)})
+        figures["dask_running"], figures["dask_started"] = (
+            _votum_fanout(2, existing_cluster=warm) for warm in (True, False)
+        )
     finally:
         sink.terminate()
         sink.wait()
-    return [
-        f"| {name} | {yag_rate:,.0f} | {one:,.0f} ({one / yag_rate:.1f}x) | "
-        + " | ".join(f"{r:,.0f} ({r / yag_rate:.1f}x)" for r in [*pooled.values(), *fanned])
-        + " |"
-    ]
+    return figures
+
+
+COLUMNS = ("one_connection", "pool_2", "pool_4", "dask_running", "dask_started")
+LABELS = {
+    "one_connection": "votum, 1 connection",
+    "pool_2": "votum, pool of 2",
+    "pool_4": "votum, pool of 4",
+    "dask_running": "votum, 2 Dask workers (running cluster)",
+    "dask_started": "votum, 2 Dask workers (cluster started by the dispatch)",
+}
+
+
+def _row(name: str, figures: dict[str, float]) -> str:
+    yag = figures["yagmail_loop"]
+    cells = [f"{figures[c]:,.0f} ({figures[c] / yag:.1f}x)" for c in COLUMNS]
+    return f"| {name} | {yag:,.0f} | " + " | ".join(cells) + " |"
+
+
+def _beside_the_target(name: str, figures: dict[str, float]) -> list[str]:
+    """Each in-process figure beside the target; the target counts with a pool and
+    smtp-sink (aiosmtpd, a Python server, is the slower side of its own figures)."""
+    lines = []
+    for column in ("one_connection", "pool_2", "pool_4"):
+        rate = figures[column]
+        counts = column != "one_connection" and name != "aiosmtpd"
+        verdict = ("met" if rate >= TARGET else "not met") if counts else "for comparison"
+        lines.append(
+            f"{name}, {LABELS[column]}: {rate:,.0f} messages/s "
+            f"(target >= {TARGET:,}/s to smtp-sink with a pool: {verdict})"
+        )
+    return lines
 
 
 def main() -> None:
@@ -198,26 +240,39 @@ def main() -> None:
     })  # fmt: skip
     get_settings().apply_runtime_environment()  # Prefect's home under VOTUM_HOME
     _plan(MESSAGES)
-    rows = [line for name, command in _sinks() for line in _measure(name, command)]
+    measured = {name: _measure(name, command) for name, command in _sinks()}
     lines = [
         f"# votum bench: dispatch of {MESSAGES:,} client digests to a local SMTP sink",
         "",
-        "| sink | yagmail `send()` loop, msg/s | votum, 1 connection | votum, pool of 2 | "
-        "votum, pool of 4 | votum, 2 Dask workers (running cluster) | votum, 2 Dask workers "
-        "(cluster started by the dispatch) |",
+        "| sink | yagmail `send()` loop, msg/s | " + " | ".join(LABELS[c] for c in COLUMNS) + " |",
         "|---|---:|---:|---:|---:|---:|---:|",
-        *rows,
+        *(_row(name, figures) for name, figures in measured.items()),
         "",
         "(x: times the yagmail loop on the same sink.) Each votum message is rendered from its "
         "ledger payload (Jinja2, German formats, about 9 KB), built as MIME, checked against "
         "the suppression list and journalled after the server's reply; the yagmail loop "
-        "(targets: >= 2x it, > 1,000/s with the pool) builds a plain two-part message and "
-        "logs in again for every message. The Dask workers share the machine's cores with "
-        "the sink and the dispatching process; the last column includes starting the "
+        "builds a plain two-part message and logs in again for every message. In-process "
+        f"figures: the best of {REPEATS} run(s) each. The Dask workers share the machine's cores "
+        "with the sink and the dispatching process; the last column includes starting the "
         "cluster (and Prefect's temporary server where none runs).",
+        "",
+        *(line for name, figures in measured.items() for line in _beside_the_target(name, figures)),
     ]
     report = "\n".join(lines)
     (BENCH.parent / "dispatch-results.md").write_text(report + "\n", encoding="utf-8")
+    preferred = "Postfix smtp-sink" if "Postfix smtp-sink" in measured else "aiosmtpd"
+    figures = measured[preferred]
+    FIGURES.write_text(
+        json.dumps(
+            {
+                "sink": "smtp-sink" if preferred == "Postfix smtp-sink" else "aiosmtpd",
+                **{c: round(figures[c], 1) for c in ("one_connection", "pool_2", "pool_4")},
+            },
+            indent=2,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     print(report)
 
 

@@ -353,7 +353,7 @@ def dispatch_fanned_out(
             _connect(runner, settings)
             for kind in kinds:
                 limit = settings.dispatch_batch_size * parts
-                for claimed in claimed_batches(con, settings, kind, limit, business_day):
+                for claimed in claimed_batches(con, journal, settings, kind, limit, business_day):
                     batch, delivery, sent_at = claimed.messages, claimed.delivery, claimed.sent_at
                     chunks = split(batch, parts)
                     futures = [

@@ -20,6 +20,7 @@ from flows.notify.sending import (
     send_batch,
 )
 from flows.settings import Settings
+from flows.signing import installation_secret
 
 
 def send_in_process(
@@ -37,6 +38,10 @@ def send_in_process(
     """Send ``kinds`` in their order (called by ``dispatch()`` with the warehouse open)."""
     senders: list[Sender] = []
     throttle = Throttle(settings.smtp_max_per_second)
+    # The opt-out links' key is read, or made on first use, here, before the pool's
+    # threads share it: a second thread could read a key file the first one has created
+    # and not yet written (flows/signing.py), and stop the dispatch.
+    installation_secret(settings)
     try:
         for _ in range(settings.smtp_pool_size):
             transport = transport_factory(settings)
@@ -44,7 +49,7 @@ def send_in_process(
             senders.append(Sender(settings, transport, throttle, sleep))
         for kind in kinds:
             for batch in claimed_batches(
-                con, settings, kind, settings.dispatch_batch_size, business_day
+                con, journal, settings, kind, settings.dispatch_batch_size, business_day
             ):
                 render = batch_renderer(settings, batch.delivery, batch.sent_at)
                 send_batch(senders, batch.messages, render, tally)

@@ -24,10 +24,36 @@ process.
   processes of the fan-out (``flows/notify/fanout.py``) compare it with their own before
   every message, so that a worker left running by a killed dispatch stops sending once
   the next dispatch has begun.
+* ``claimed``: the keys of the batch being sent, with the id of the machine's boot,
+  written (and synced to disk) before its first message goes out and removed when the
+  batch is folded. A key still here after the machine restarted may have gone out with
+  its in-flight mark lost: the fold makes it ``uncertain`` (the fsync policy below).
+
+The fsync policy (SQLite in WAL mode; README, "Exactly once, consent at sending, expiry"):
+
+* Every commit survives a killed process (``kill -9``): a commit is in the operating
+  system's hands when it returns, whatever ``synchronous`` says.
+* What survives a power loss or a crash of the operating system is what was synced to
+  disk. Connections are ``synchronous=FULL`` (every commit synced) except the sending
+  connections (:class:`Journal` with ``sending=True``), whose in-flight marks and
+  outcomes, two commits per message, are ``synchronous=NORMAL``: not synced one by one
+  (a sync costs milliseconds on an ordinary disk, more than sending the message), but
+  with the next synced commit: the claim of the next batch, and the fold of each batch
+  (which also checkpoints the WAL; the sending connections never do). Objections
+  (suppressions, client opt-outs), the dispatch lease and the claims are synced at once.
+* So a power loss can lose the marks and outcomes of the batch being sent, never more,
+  and never the claim of that batch: the next fold sees the batch's keys claimed before
+  the machine restarted (another boot id), and each of them without an outcome becomes
+  ``uncertain`` instead of ``pending``: sent at most once more, with the same
+  Message-ID (``VOTUM_RESEND_UNCERTAIN``), like an email whose reply never came. After
+  a killed process on a running machine (the same boot) nothing is lost and the marks
+  decide as always. Where there is no boot id to read (not Linux), the keys claimed by
+  an earlier process count as claimed before a restart.
 """
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import uuid
 from collections.abc import Iterable, Iterator
@@ -50,6 +76,12 @@ CREATE TABLE IF NOT EXISTS in_flight (
     message_key TEXT PRIMARY KEY,
     marked_at TEXT NOT NULL
 );
+-- An outcome removes its message's in-flight mark in the same statement, so in the
+-- same commit: one statement, one commit for every outcome.
+CREATE TRIGGER IF NOT EXISTS outcome_ends_in_flight AFTER INSERT ON outcomes
+BEGIN
+    DELETE FROM in_flight WHERE message_key = NEW.message_key;
+END;
 CREATE TABLE IF NOT EXISTS suppressions (
     email TEXT PRIMARY KEY,
     suppressed_at TEXT NOT NULL,
@@ -67,7 +99,27 @@ CREATE TABLE IF NOT EXISTS dispatch_lease (
     token TEXT NOT NULL,
     started_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS claimed (
+    message_key TEXT PRIMARY KEY,
+    boot_id TEXT NOT NULL,
+    claimed_at TEXT NOT NULL
+);
 """
+
+# Where Linux keeps the random id of the current boot (a new one after every restart).
+_BOOT_ID_FILE = Path("/proc/sys/kernel/random/boot_id")
+
+
+@functools.cache
+def boot_id() -> str:
+    """The id of this boot of the machine. Where there is none to read (not Linux), a
+    random id of this process instead: claims made by another process then count as
+    made before a restart."""
+    try:
+        found = _BOOT_ID_FILE.read_text(encoding="ascii").strip()
+    except OSError:
+        found = ""
+    return found or f"process-{uuid.uuid4().hex}"
 
 
 @dataclass(frozen=True)
@@ -86,9 +138,17 @@ def normalise_email(address: str) -> str:
 
 
 class Journal:
-    """One connection to the journal; use one per thread."""
+    """One connection to the journal; use one per thread. ``sending=True`` for the
+    connection of a sender (marks and outcomes; see the fsync policy above)."""
 
-    def __init__(self, path: Path, *, read_only: bool = False, clock: Clock = SYSTEM_CLOCK) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        read_only: bool = False,
+        clock: Clock = SYSTEM_CLOCK,
+        sending: bool = False,
+    ) -> None:
         # What stamps outcomes, opt-outs and suppressions (the demo's simulated clock).
         self._clock = clock
         if read_only:
@@ -100,28 +160,33 @@ class Journal:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._con = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
         self._con.execute("PRAGMA journal_mode=WAL")
-        # NORMAL: a commit survives a killed process (the case we guard against); only
-        # a power cut could lose the last commits, like the SMTP acceptance window.
-        self._con.execute("PRAGMA synchronous=NORMAL")
+        if sending:
+            # Marks and outcomes: synced with the next claim or fold, which checkpoints.
+            self._con.execute("PRAGMA synchronous=NORMAL")
+            self._con.execute("PRAGMA wal_autocheckpoint=0")
+        else:
+            self._con.execute("PRAGMA synchronous=FULL")
         self._con.executescript(_SCHEMA)
 
     def close(self) -> None:
         self._con.close()
 
+    def pragmas(self) -> dict[str, str | int]:
+        """What this connection runs with: ``journal_mode``, ``synchronous`` (1 NORMAL,
+        2 FULL) and ``wal_autocheckpoint`` (pages; 0 never): the fsync policy, read back."""
+        return {
+            name: self._con.execute(f"PRAGMA {name}").fetchone()[0]
+            for name in ("journal_mode", "synchronous", "wal_autocheckpoint")
+        }
+
     # -- outcomes -------------------------------------------------------------------
     def record(self, message_key: str, status: str, reply: str | None, attempts: int) -> None:
-        """The outcome of a message; its in-flight mark goes in the same commit."""
-        self._con.execute("BEGIN IMMEDIATE")
-        try:
-            self._con.execute(
-                "INSERT OR REPLACE INTO outcomes VALUES (?, ?, ?, ?, ?)",
-                (message_key, status, reply, attempts, self._clock.now().isoformat()),
-            )
-            self._con.execute("DELETE FROM in_flight WHERE message_key = ?", (message_key,))
-            self._con.execute("COMMIT")
-        except BaseException:
-            self._con.execute("ROLLBACK")
-            raise
+        """The outcome of a message; its in-flight mark goes in the same commit (the
+        trigger ``outcome_ends_in_flight``)."""
+        self._con.execute(
+            "INSERT OR REPLACE INTO outcomes VALUES (?, ?, ?, ?, ?)",
+            (message_key, status, reply, attempts, self._clock.now().isoformat()),
+        )
 
     # -- in flight ------------------------------------------------------------------
     def mark_in_flight(self, message_key: str) -> None:
@@ -141,11 +206,6 @@ class Journal:
         """Messages handed to the server whose outcome was never written."""
         return {str(r[0]) for r in self._con.execute("SELECT message_key FROM in_flight")}
 
-    def clear_in_flight(self, message_keys: Iterable[str]) -> None:
-        self._con.executemany(
-            "DELETE FROM in_flight WHERE message_key = ?", [(k,) for k in message_keys]
-        )
-
     def outcomes(self) -> list[Outcome]:
         rows = self._con.execute(
             "SELECT message_key, status, reply, attempts, recorded_at FROM outcomes"
@@ -159,10 +219,40 @@ class Journal:
         ).fetchone()
         return str(row[0]) if row else None
 
-    def forget(self, message_keys: Iterable[str]) -> None:
-        self._con.executemany(
-            "DELETE FROM outcomes WHERE message_key = ?", [(k,) for k in message_keys]
-        )
+    # -- claims (what a power loss may have sent) -------------------------------------
+    def note_claimed(self, message_keys: Iterable[str]) -> None:
+        """The keys of a batch about to be sent, with this boot's id, synced to disk
+        (one commit) before the first of them goes out."""
+        now = self._clock.now().isoformat()
+        with self._transaction():
+            self._con.executemany(
+                "INSERT OR REPLACE INTO claimed VALUES (?, ?, ?)",
+                [(key, boot_id(), now) for key in message_keys],
+            )
+
+    def claimed(self) -> dict[str, str]:
+        """Claimed keys not yet folded -> the boot id they were claimed in."""
+        return {
+            str(k): str(b) for k, b in self._con.execute("SELECT message_key, boot_id FROM claimed")
+        }
+
+    # -- the fold ---------------------------------------------------------------------
+    def forget_folded(
+        self, outcomes: Iterable[str], in_flight: Iterable[str], claimed: Iterable[str]
+    ) -> None:
+        """Outcomes, in-flight marks and claims the ledger now holds are removed (one
+        synced commit), then the WAL is checkpointed without waiting for anyone: the
+        sending connections never checkpoint (see the fsync policy)."""
+        with self._transaction():
+            for table, keys in (
+                ("outcomes", outcomes),
+                ("in_flight", in_flight),
+                ("claimed", claimed),
+            ):
+                self._con.executemany(
+                    f"DELETE FROM {table} WHERE message_key = ?", [(k,) for k in keys]
+                )
+        self._con.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
     # -- the dispatch lease -------------------------------------------------------------
     def begin_dispatch(self) -> str:
@@ -200,6 +290,17 @@ class Journal:
         )
         self._con.execute("COMMIT")
         return self._count_suppressions() - before
+
+    def objections(self, email: str, client_id: str | None) -> tuple[bool, bool]:
+        """(the address is suppressed, the client opted out by link) in one query: the
+        check right before every attempt (``client_id`` None: a recipient who is not a
+        client)."""
+        row = self._con.execute(
+            "SELECT EXISTS (SELECT 1 FROM suppressions WHERE email = ?), "
+            "EXISTS (SELECT 1 FROM client_opt_outs WHERE client_id = ?)",
+            (normalise_email(email), client_id),
+        ).fetchone()
+        return bool(row[0]), bool(row[1])
 
     def is_suppressed(self, email: str) -> bool:
         row = self._con.execute(
@@ -246,6 +347,16 @@ class Journal:
                 "ORDER BY opted_out_at, client_id"
             ).fetchall()
         )
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._con.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._con.execute("ROLLBACK")
+            raise
+        self._con.execute("COMMIT")
 
     def _count_suppressions(self) -> int:
         row = self._con.execute("SELECT count(*) FROM suppressions").fetchone()

@@ -10,8 +10,10 @@ The standard library's ``email`` package would do, but folding a dozen headers t
 its policies costs about three milliseconds a message, more than rendering and sending
 together. The structure here is fixed and small (multipart/alternative, two UTF-8 parts
 in base64), so it is written directly: every header value is ASCII (non-ASCII names and
-subjects as RFC 2047 encoded words), folded below 78 characters, lines end in CRLF.
-The tests parse the result with the ``email`` package.
+subjects as RFC 2047 encoded words, no line holding one longer than 76 characters),
+folded at blanks below 78 characters, lines end in CRLF; parts in base64 lines of 76.
+The tests parse the result with the ``email`` package and compare it with what that
+package builds for the same message.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import re
 from collections.abc import Mapping
 from datetime import datetime
 from email.utils import format_datetime, formataddr
+from functools import lru_cache
 
 from flows.links import UnsubscribeLinks
 from flows.notify.addresses import address_problem
@@ -29,31 +32,58 @@ from flows.notify.render import Rendered, clean_header_text
 
 CRLF = "\r\n"
 MAX_HEADER_LINE = 78
+MAX_ENCODED_LINE = 76  # a line holding an RFC 2047 encoded word (RFC 2047, 2)
 
 
 class UnsafeMessageError(ValueError):
     """A value cannot be put into a header safely; the message is not built."""
 
 
-def _encoded(text: str) -> str:
-    """Printable ASCII as is; anything else as RFC 2047 base64 encoded words of at most
-    45 bytes each (never splitting a character), separated by folding blanks."""
+def _encoded(text: str, room: int = MAX_ENCODED_LINE - 1) -> str:
+    """Printable ASCII as is; anything else as RFC 2047 base64 encoded words, never
+    splitting a character, separated by folding blanks, so that no line holding one is
+    longer than 76 characters: ``room`` is what the first line has left after the
+    header's name (a continuation line: 75 after its blank)."""
     if text.isascii():
         return text
-    words, chunk = [], b""
-    for char in text:
-        encoded = char.encode("utf-8")
-        if len(chunk) + len(encoded) > 45:
-            words.append(chunk)
-            chunk = b""
-        chunk += encoded
-    words.append(chunk)
+    data = text.encode("utf-8")
+    words, start = [], 0
+    while start < len(data):
+        # An encoded word is 12 characters around 4 per 3 bytes.
+        end = min(start + max(3, (room - 12) // 4 * 3), len(data))
+        while end < len(data) and data[end] & 0xC0 == 0x80:
+            end -= 1  # not inside a character: back to the first byte of the next one
+        if end == start:  # no room for even one character: it goes on its own
+            end += 1
+            while end < len(data) and data[end] & 0xC0 == 0x80:
+                end += 1
+        words.append(data[start:end])
+        start, room = end, MAX_ENCODED_LINE - 1
     return f"{CRLF} ".join(
         f"=?utf-8?b?{base64.b64encode(word).decode('ascii')}?=" for word in words
     )
 
 
-def _address(name: str | None, address: str) -> str:
+def _base64_lines(data: bytes) -> str:
+    """Base64 in lines of 76 characters, each ending in CRLF (what
+    ``base64.encodebytes`` writes, with CRLF): one encoding call instead of one per line."""
+    encoded = base64.b64encode(data).decode("ascii")
+    return "".join(encoded[i : i + 76] + CRLF for i in range(0, len(encoded), 76))
+
+
+@lru_cache(maxsize=16)
+def _sender(name: str, address: str) -> str:
+    """The From header's value (the same for every message of a dispatch)."""
+    return _address("From", name, address)
+
+
+@lru_cache(maxsize=16)
+def _date(sent_at: datetime) -> str:
+    """The Date header's value (the same for every message of a batch)."""
+    return format_datetime(sent_at)
+
+
+def _address(header: str, name: str | None, address: str) -> str:
     problem = address_problem(address)
     if problem:
         raise UnsafeMessageError(f"{problem}: refused before sending")
@@ -62,12 +92,17 @@ def _address(name: str | None, address: str) -> str:
         return address
     if display.isascii():
         return formataddr((display, address))  # quotes the name where it needs it
-    return f"{_encoded(display)} <{address}>"
+    words = _encoded(display, MAX_ENCODED_LINE - len(header) - 2)
+    last = words[words.rfind("\n") + 1 :]  # the last line, after its folding blank
+    if len(last) + 3 + len(address) > MAX_ENCODED_LINE:
+        return f"{words}{CRLF} <{address}>"
+    return f"{words} <{address}>"
 
 
 def _header(name: str, value: str) -> str:
     """``Name: value``, folded at blanks so that no line exceeds 78 characters."""
-    if any(ch in value.replace(CRLF + " ", "") for ch in "\r\n\0"):
+    unfolded = value.replace(CRLF + " ", "")
+    if "\r" in unfolded or "\n" in unfolded or "\0" in unfolded:
         raise UnsafeMessageError(f"the {name} header would contain a line break")
     line = f"{name}: {value}"
     if len(line) <= MAX_HEADER_LINE or CRLF in value:
@@ -89,7 +124,7 @@ _IMAGE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,80}\.png$")
 def _image_part(name: str, data: bytes) -> str:
     if not _IMAGE_NAME.match(name):
         raise UnsafeMessageError(f"image name {name!r} cannot be a Content-ID")
-    body = base64.encodebytes(data).decode("ascii").replace("\n", CRLF)
+    body = _base64_lines(data)
     return (
         f'Content-Type: image/png; name="{name}"{CRLF}'
         f"Content-Transfer-Encoding: base64{CRLF}"
@@ -99,7 +134,7 @@ def _image_part(name: str, data: bytes) -> str:
 
 
 def _part(content_type: str, text: str) -> str:
-    body = base64.encodebytes(text.encode("utf-8")).decode("ascii").replace("\n", CRLF)
+    body = _base64_lines(text.encode("utf-8"))
     return (
         f'Content-Type: {content_type}; charset="utf-8"{CRLF}'
         f"Content-Transfer-Encoding: base64{CRLF}{CRLF}{body}"
@@ -128,10 +163,10 @@ def build_message(
     # Base64 has no "-": this boundary can never occur inside a part.
     boundary = "votum-" + hashlib.sha256(message_id.encode()).hexdigest()[:32]
     headers = [
-        _header("From", _address(sender_name, sender)),
-        _header("To", _address(recipient_name, recipient)),
-        _header("Subject", _encoded(clean_header_text(rendered.subject))),
-        _header("Date", format_datetime(sent_at)),
+        _header("From", _sender(sender_name, sender)),
+        _header("To", _address("To", recipient_name, recipient)),
+        _header("Subject", _encoded(clean_header_text(rendered.subject), MAX_ENCODED_LINE - 9)),
+        _header("Date", _date(sent_at)),
         _header("Message-ID", message_id),
         _header("Content-Language", clean_header_text(language)),
         _header("Auto-Submitted", "auto-generated"),

@@ -23,10 +23,11 @@ from zoneinfo import ZoneInfo
 
 from babel.core import Locale
 from babel.dates import format_date, format_time
-from babel.numbers import format_currency, format_decimal, format_percent
-from jinja2 import Environment
+from jinja2 import Environment, Template, nodes
+from jinja2.visitor import NodeTransformer
 
 from flows.links import UnsubscribeLinks
+from flows.notify.number_formats import NumberFormat
 from flows.notify.payloads import (
     AdvisorWorklist,
     ClientDigest,
@@ -127,7 +128,50 @@ def _wordwrap(text: str, width: int = 79, break_long_words: bool = True) -> str:
 
 
 def _render(name: str, context: Mapping[str, Any]) -> str:
-    return environment().get_template(name).render(**context)
+    return _compiled(name, context["lang"]).render(context)
+
+
+class _FixedTexts(NodeTransformer):
+    """Turns ``t.<key>`` and ``lang`` of a template into constants of one language."""
+
+    def __init__(self, texts: Mapping[str, str], language: str) -> None:
+        self.texts = texts
+        self.language = language
+
+    def visit_Getattr(self, node: nodes.Getattr) -> nodes.Node:  # noqa: N802 - Jinja's name
+        if (
+            isinstance(node.node, nodes.Name)
+            and node.node.name == "t"
+            and node.node.ctx == "load"
+            and node.attr in self.texts
+        ):
+            return nodes.Const(self.texts[node.attr], lineno=node.lineno)
+        return self.generic_visit(node)  # type: ignore[no-any-return]
+
+    def visit_Name(self, node: nodes.Name) -> nodes.Node:  # noqa: N802 - Jinja's name
+        if node.name == "lang" and node.ctx == "load":
+            return nodes.Const(self.language, lineno=node.lineno)
+        return node
+
+
+@lru_cache(maxsize=16)
+def _compiled(name: str, language: str) -> Template:
+    """Template ``name`` compiled once per process for ``language``: its wording
+    (``t.<key>``) and ``lang`` are constants of the compiled code, so Jinja joins them,
+    escaped for HTML and wrapped where a filter says so, with the markup around them
+    into one string at compile time; each message renders only its own values. Renders
+    exactly what the template renders with ``t`` and ``lang`` of that language
+    (tests/notify/test_render.py)."""
+    env = environment()
+    assert env.loader is not None
+    source, filename, _ = env.loader.get_source(env, name)
+    tree = env.parse(source, name, filename)
+    if any(n.name in ("t", "lang") for n in tree.find_all(nodes.Name) if n.ctx != "load"):
+        raise RuntimeError(f"template {name} assigns t or lang: it cannot be fixed per language")
+    texts = _DIGEST_TEXTS if name in (DIGEST_HTML, DIGEST_TEXT) else _WORKLIST_TEXTS
+    tree = _FixedTexts(texts[language], language).visit(tree)
+    code = env.compile(tree, name, filename)
+    return env.template_class.from_code(env, code, env.make_globals(None))
 
 
 # --------------------------------------------------------------------------- formats
@@ -148,29 +192,41 @@ class _Formats:
 
     def __init__(self, language: str) -> None:
         self.language = language
-        self.locale = Locale.parse(_LOCALES[language])
-        pattern = self.locale.percent_formats[None].pattern  # "#,##0 %" / "#,##0%"
-        self._percent = re.sub(r"0(?![0-9])", "0.0", pattern, count=1)
+        self.locale = locale = Locale.parse(_LOCALES[language])
+        pattern = locale.percent_formats[None].pattern  # "#,##0 %" / "#,##0%"
+        # babel's format_currency, format_decimal and format_percent, read once
+        # (flows/notify/number_formats.py).
+        self._money = locale.currency_formats["standard"]
+        self._eur = NumberFormat(locale, self._money, currency="EUR")
+        self._currencies: dict[str, NumberFormat] = {"EUR": self._eur}
+        self._two_decimals = NumberFormat(locale, "#,##0.00")
+        self._quantity = NumberFormat(
+            locale, locale.decimal_formats[None], decimal_quantization=False
+        )
+        self._percent = NumberFormat(locale, re.sub(r"0(?![0-9])", "0.0", pattern, count=1))
 
     def money_eur(self, text: str, what: str) -> str:
-        return str(format_currency(_decimal(text, what), "EUR", locale=self.locale))
+        return self._eur.format(_decimal(text, what))
 
     def price(self, text: str, currency: str | None) -> str:
         amount = _decimal(text, "target_price")
         code = _line(currency).upper()
         if re.fullmatch(r"[A-Z]{3}", code):
-            return str(format_currency(amount, code, locale=self.locale))
-        number = str(format_decimal(amount, format="#,##0.00", locale=self.locale))
-        return f"{number} {code}".strip()
+            money = self._currencies.get(code)
+            if money is None:
+                money = self._currencies.setdefault(
+                    code, NumberFormat(self.locale, self._money, currency=code)
+                )
+            return money.format(amount)
+        return f"{self._two_decimals.format(amount)} {code}".strip()
 
     def quantity(self, text: str) -> str:
-        amount = _decimal(text, "quantity").normalize()
-        return str(format_decimal(amount, locale=self.locale, decimal_quantization=False))
+        return self._quantity.format(_decimal(text, "quantity").normalize())
 
     def percent(self, weight: float | None) -> str | None:
         if weight is None or not math.isfinite(weight):
             return None
-        return str(format_percent(weight, format=self._percent, locale=self.locale))
+        return self._percent.format(weight)
 
     def _day(self, day: date) -> str:
         pattern = "dd.MM.yyyy" if self.language == "de" else "d MMM yyyy"

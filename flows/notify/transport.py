@@ -31,6 +31,7 @@ from typing import Any
 import yagmail
 
 from flows.errors import VotumError
+from flows.notify.addresses import address_problem
 from flows.settings import Settings
 
 # Dot-stuffing (RFC 5321 4.5.2): a line that starts with "." gets another one.
@@ -93,6 +94,15 @@ def _result(code: int, text: bytes | str) -> SendResult:
     )
 
 
+def envelope_address(address: str) -> str:
+    """``<address>`` for MAIL FROM and RCPT TO: what ``smtplib.quoteaddr`` gives for an
+    address of votum's rule (flows/notify/addresses.py), without parsing it as a header
+    (a tenth of the time of sending a message); anything else through ``quoteaddr``."""
+    if address_problem(address) is None:
+        return f"<{address}>"
+    return smtplib.quoteaddr(address)
+
+
 def tls_context(settings: Settings) -> ssl.SSLContext:
     """Certificate and host name verified; a private CA only when configured."""
     cafile = str(settings.smtp_ca_file) if settings.smtp_ca_file else None
@@ -137,6 +147,9 @@ class SmtpTransport:
             self._client.user = user
         try:
             self._client.login()
+            # The end of every message is a write of its own (_write_data): no delay.
+            with contextlib.suppress(OSError):
+                self._client.smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except smtplib.SMTPAuthenticationError as exc:
             raise SmtpLoginError(
                 f"The mail server {self.where} refused the login of {user!r}: "
@@ -217,8 +230,8 @@ class SmtpTransport:
         """MAIL, RCPT and DATA in one write, their three replies read after (RFC 2920):
         two round trips a message instead of four."""
         smtp.send(
-            f"MAIL FROM:{smtplib.quoteaddr(sender)}\r\n"
-            f"RCPT TO:{smtplib.quoteaddr(recipient)}\r\nDATA\r\n"
+            f"MAIL FROM:{envelope_address(sender)}\r\n"
+            f"RCPT TO:{envelope_address(recipient)}\r\nDATA\r\n"
         )
         mail, rcpt, start = smtp.getreply(), smtp.getreply(), smtp.getreply()
         refused = next(
@@ -250,8 +263,6 @@ class SmtpTransport:
             body += b"\r\n"
         sock = smtp.sock
         assert sock is not None
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.sendall(body)
         if select.select([sock], [], [], 0)[0]:
             # The server hung up (or said something) in the middle of the data: the end

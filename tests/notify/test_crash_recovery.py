@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -19,6 +20,8 @@ import pytest
 
 from flows.demo.drops.generate import generate_drops
 from flows.notify.dispatch import dispatch
+from flows.notify.journal import open_journal
+from flows.notify.ledger import apply_journal
 from flows.settings import Settings, get_settings
 from flows.warehouse import open_warehouse
 from tests.notify.scenario import TUE, build_days
@@ -129,3 +132,59 @@ def test_a_second_kill_in_the_resend_never_makes_a_third_copy(
     assert received[message_id] == 2 and sorted(received.values()) == [1, 1, 1, 1, 2]
     others = {k: s for k, (s, _, _) in _ledger(mail_settings).items() if k != C2_DIGEST}
     assert set(others.values()) == {"sent"}
+
+
+def _power_loss(settings: Settings) -> None:
+    """What a power loss can do to the journal besides killing the process: the sending
+    connections' marks and outcomes since the last sync are gone; the batch's claim,
+    synced before its first message went out, stays, with the id of the boot before."""
+    with sqlite3.connect(settings.journal_path) as journal:
+        journal.execute("DELETE FROM outcomes")
+        journal.execute("DELETE FROM in_flight")
+        journal.execute("UPDATE claimed SET boot_id = 'the-boot-before-the-power-loss'")
+
+
+def test_after_a_power_loss_the_batch_being_sent_is_uncertain_never_pending(
+    mail_settings: Settings, smtp_server: RecordingSmtpServer
+) -> None:
+    plan(mail_settings, TUE)
+    _dispatch_killed_after_accept(2)  # C1's and C2's digests arrived, C7's did not
+    _power_loss(mail_settings)
+    with (
+        open_warehouse(mail_settings.warehouse_path) as con,
+        open_journal(mail_settings.journal_path) as journal,
+    ):
+        apply_journal(con, journal)
+    ledger = _ledger(mail_settings)
+    digests = {k: v for k, v in ledger.items() if k.startswith("client_digest:")}
+    # Not one of the batch goes back to pending: each may have arrived.
+    assert {k: (s, u) for k, (s, u, _) in digests.items()} == {
+        "client_digest:2026-03-03:C1": ("uncertain", 1),
+        C2_DIGEST: ("uncertain", 1),
+        "client_digest:2026-03-03:C7": ("uncertain", 1),
+    }
+    assert {s for k, (s, _, _) in ledger.items() if k not in digests} == {"pending"}
+    report = dispatch(get_settings())
+    assert (report.sent, report.left_pending, report.uncertain) == (5, 0, 0)
+    received = Counter(m.message_id for m in smtp_server.messages)
+    # Once more at most, with the same Message-ID, as for any unknown outcome.
+    assert sorted(received.values()) == [1, 1, 1, 2, 2]
+    assert {received[digests[k][2]] for k in ("client_digest:2026-03-03:C1", C2_DIGEST)} == {2}
+    assert {s for s, _, _ in _ledger(mail_settings).values()} == {"sent"}
+
+
+def test_a_killed_process_without_a_power_loss_leaves_the_unsent_rest_pending(
+    mail_settings: Settings, smtp_server: RecordingSmtpServer
+) -> None:
+    plan(mail_settings, TUE)
+    _dispatch_killed_after_accept(2)  # the same boot: every mark and outcome is there
+    with (
+        open_warehouse(mail_settings.warehouse_path) as con,
+        open_journal(mail_settings.journal_path) as journal,
+    ):
+        apply_journal(con, journal)
+        assert journal.claimed() == {}
+    statuses = {k: s for k, (s, _, _) in _ledger(mail_settings).items()}
+    assert statuses["client_digest:2026-03-03:C1"] == "sent"
+    assert statuses[C2_DIGEST] == "uncertain"  # its mark: the end had been written
+    assert statuses["client_digest:2026-03-03:C7"] == "pending"

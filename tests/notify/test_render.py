@@ -617,3 +617,39 @@ def test_the_footer_reads_well_whatever_the_bank_is_called() -> None:
         r = render_client_digest(digest(), UNSUBSCRIBE, bank_name=bank)
         assert f"Absender: {bank}." in r.text
         assert "von Ihre Bank" not in r.text and "von Ihre Bank" not in r.html
+
+
+def test_the_templates_compiled_per_language_render_what_the_templates_render(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each template is compiled once per language with its wording fixed
+    (``render._compiled``): the same text and HTML, byte for byte, as rendering the
+    template with the wording passed in, for both languages and every optional part."""
+    from flows.notify import render
+
+    def actions(client_id: str, isin: str) -> dict[str, str]:
+        return {
+            code: f"https://bank.example/a?c={client_id}&i={isin}&a={code}&t=x"
+            for code in ("called", "meeting", "not_reached", "no_contact")
+        }
+
+    def all_of_them() -> list[tuple[str, str, str]]:
+        rendered = []
+        for language in ("de", "en"):
+            for d in (
+                digest(holding(), apple(), language=language),
+                digest(holding(target_price=None, history=()), language=language, advisor=None),
+                digest(holding(security_name="<i>A & B</i>"), language=language, batch="101500"),
+            ):
+                rendered.append(render_client_digest(d, UNSUBSCRIBE, bank_name="Bank & Co"))
+            lines = (line("1", "10"), line("2", "2000", notify_eligible=False), line("3", "5"))
+            w = worklist(*lines, language=language)
+            rendered.append(render_worklist(w, {"digest:C1": "sent", "digest:C3": "failed"}))
+            rendered.append(render_worklist(replace(w, branch="", batch="143000"), {}, actions))
+        return [(r.subject, r.text, r.html) for r in rendered]
+
+    compiled = all_of_them()
+    monkeypatch.setattr(
+        render, "_render", lambda name, context: environment().get_template(name).render(**context)
+    )
+    assert compiled == all_of_them()

@@ -34,7 +34,7 @@ from flows.quality.gates import (
     DropQualityError,
     QualityError,
     RuleOutcome,
-    _error_message,
+    expectation_error,
     too_many_faulty_rows,
 )
 from flows.quality.gx_project import RESULT_FORMAT, open_context, release_engine, warehouse_url
@@ -205,8 +205,8 @@ def _validate(settings: Settings, database: Path, batch: Batch) -> list[RuleOutc
 def _outcomes(result: Any) -> list[RuleOutcome]:
     outcomes, problems = [], []
     for item in result.results:
-        rule = _RULES[(RATINGS_SUITE, (item.expectation_config.meta or {})["votum_rule"])]
-        problem = _error_message(item.exception_info)
+        rule = RULES_BY_KEY[(RATINGS_SUITE, (item.expectation_config.meta or {})["votum_rule"])]
+        problem = expectation_error(item.exception_info)
         if problem is not None:
             problems.append(f"{rule.suite}.{rule.name}: {problem}")
             continue

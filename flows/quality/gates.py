@@ -78,7 +78,7 @@ class QualityReport:
         return tuple(o for o in self.outcomes if not o.passed)
 
 
-def _error_message(info: Any) -> str | None:
+def expectation_error(info: Any) -> str | None:
     if not info:
         return None
     if isinstance(info, dict) and info.get("raised_exception"):
@@ -117,7 +117,7 @@ def run_checkpoint(
         for item in suite_result.results:
             meta = item.expectation_config.meta or {}
             rule = _RULES[(suite_result.suite_name, meta["votum_rule"])]
-            problem = _error_message(item.exception_info)
+            problem = expectation_error(item.exception_info)
             if problem is not None:
                 problems.append(f"{rule.suite}.{rule.name}: {problem}")
                 continue

@@ -19,11 +19,13 @@ Pure except for :func:`installation_secret`, which reads or creates the key file
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import hashlib
 import hmac
 import os
 import secrets
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -73,16 +75,20 @@ def installation_secret(settings: Settings) -> bytes:
 def _generated_secret(path: Path) -> bytes:
     """Read once per process and path (every email of a dispatch signs with it)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        # O_EXCL: two processes starting at once cannot both create (and differ on) it.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        pass
-    else:
-        with os.fdopen(fd, "w", encoding="ascii") as handle:
-            handle.write(secrets.token_hex(32) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
+    if not path.exists():
+        # Written whole under a name of its own, then linked into place: link() fails
+        # when the key exists, so two processes (or threads) starting at once cannot
+        # both create it, and nobody ever reads a key file that is still being written.
+        fd, draft = tempfile.mkstemp(prefix=".secret-", dir=path.parent)  # mode 0600
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as handle:
+                handle.write(secrets.token_hex(32) + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            with contextlib.suppress(FileExistsError):
+                os.link(draft, path)
+        finally:
+            os.unlink(draft)
     mode = path.stat().st_mode & 0o777
     if mode & 0o077:
         raise ConfigurationError(

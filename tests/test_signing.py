@@ -6,12 +6,14 @@ import hashlib
 import hmac
 import os
 import stat
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
+from flows import signing
 from flows.errors import ConfigurationError
 from flows.links import unsubscribe_links
 from flows.settings import Settings
@@ -129,3 +131,15 @@ def test_the_fingerprint_names_the_key_without_revealing_it() -> None:
     assert secret_fingerprint(b"a" * 32) != secret_fingerprint(b"b" * 32)
     assert "a" * 8 not in secret_fingerprint(b"a" * 32)
     assert len(secret_fingerprint(b"a" * 32)) == 16
+
+
+def test_processes_starting_at_once_all_read_one_whole_key(tmp_path: Path) -> None:
+    # Many creators at once (threads here, processes in life): each reads the same,
+    # complete key; none reads a file still being written.
+    path = tmp_path / "home" / "secret.key"
+    read_key = signing._generated_secret.__wrapped__
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        keys = set(pool.map(lambda _: read_key(path), range(64)))
+    assert len(keys) == 1 and len(next(iter(keys))) == 64
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in path.parent.iterdir()] == ["secret.key"]  # no drafts left

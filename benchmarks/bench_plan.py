@@ -1,7 +1,7 @@
 """``make bench``: planning a business day's emails (``plan_day``) at bank scale.
 
-1. Generates (once, kept under ``var/bench/plan/``) two business-day drops for
-   1,000,000 clients with ``votum generate`` (a year of rating history, 37 changed
+1. Uses the two business-day drops of ``bench_daily_run`` (``var/bench/inbox/``, generated
+   there or here once) for 1,000,000 clients (a year of rating history, 37 changed
    ISINs on the second day, one to a few affected holdings per client).
 2. Runs both days with ``votum run --no-send`` (once, kept): the backfill, then the
    ordinary day, planned: about 108,000 client digests and 4,000 worklists.
@@ -29,6 +29,7 @@ from pathlib import Path
 
 import duckdb
 
+from benchmarks.bench_daily_run import CLIENTS, START, _generate
 from flows.notify.journal import open_journal
 from flows.notify.plan import PlanResult, plan_day
 from flows.settings import Settings
@@ -36,14 +37,9 @@ from flows.settings import Settings
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "var" / "bench"
 PLAN = BENCH / "plan"
-START = date(2026, 11, 2)
 DAY = date(2026, 11, 3)
-HISTORY_DAYS = 250
 REPEATS = 3
 VOTUM = str(Path(sys.executable).parent / "votum")
-
-
-CLIENTS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -85,29 +81,9 @@ def _votum(args: list[str], home: Path | None = None) -> str:
 
 def _prepared_home() -> Path:
     """The warehouse with both days run (generated and built once, then kept)."""
-    inbox = PLAN / f"inbox-{CLIENTS}"
-    generated = inbox / f".generated-{CLIENTS}-{HISTORY_DAYS}"
-    if not generated.exists():
-        shutil.rmtree(inbox, ignore_errors=True)
-        print(f"generating {CLIENTS:,} clients ...", flush=True)
-        _votum(
-            [
-                "generate",
-                "--out",
-                str(inbox),
-                "--start",
-                START.isoformat(),
-                "--days",
-                "2",
-                "--clients",
-                str(CLIENTS),
-                "--seed",
-                "2026",
-                "--rating-history-days",
-                str(HISTORY_DAYS),
-            ]
-        )
-        generated.touch()
+    # The drops of bench_daily_run (the same generator run), generated there or here once.
+    inbox = BENCH / "inbox"
+    _generate(inbox)
     home = PLAN / f"home-{CLIENTS}"
     built = home / ".both-days-run"
     if not built.exists():

@@ -9,7 +9,6 @@ warehouse, Prefect's home, dbt's target and logs, reports and the demo mailbox.
 from __future__ import annotations
 
 import os
-from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -262,8 +261,9 @@ class Settings(BaseSettings):
         description="Holdings snapshots kept in the raw layer (older drops are pruned).",
     )
 
-    @cached_property
+    @property
     def home_dir(self) -> Path:
+        # Not cached: a copy with another home (``model_copy``) must not keep this one's.
         return self.home.expanduser().resolve()
 
     @property

@@ -247,6 +247,8 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         "action VARCHAR, reason VARCHAR, alert_day DATE, occurred_at TIMESTAMP, source VARCHAR)"
     )
     con.execute("CREATE TABLE IF NOT EXISTS raw.dbt_seeds_loaded (fingerprint VARCHAR NOT NULL)")
+    # The dbt project (and dbt) its views were last created from: see transform.build_marts.
+    con.execute("CREATE TABLE IF NOT EXISTS raw.dbt_views_built (fingerprint VARCHAR NOT NULL)")
     con.execute(
         """
         CREATE TABLE IF NOT EXISTS raw.rejected_rows (
@@ -324,4 +326,25 @@ def record_seeds_fingerprint(con: duckdb.DuckDBPyConnection, fingerprint: str) -
     con.execute("BEGIN TRANSACTION")
     con.execute("DELETE FROM raw.dbt_seeds_loaded")
     con.execute("INSERT INTO raw.dbt_seeds_loaded VALUES (?)", [fingerprint])
+    con.execute("COMMIT")
+
+
+def built_views_fingerprint(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The fingerprint of the dbt project whose views are in this warehouse, or None
+    when they are not known to be current (a build that creates them is under way, or
+    failed)."""
+    ensure_schema(con)
+    row = first_row(con.execute("SELECT max(fingerprint) FROM raw.dbt_views_built"))
+    return str(row[0]) if row and row[0] is not None else None
+
+
+def record_views_fingerprint(con: duckdb.DuckDBPyConnection, fingerprint: str | None) -> None:
+    """Record the project the views were created from; None forgets it (before a build
+    that creates them again, so that a failed build leaves them to be created next
+    time)."""
+    ensure_schema(con)
+    con.execute("BEGIN TRANSACTION")
+    con.execute("DELETE FROM raw.dbt_views_built")
+    if fingerprint is not None:
+        con.execute("INSERT INTO raw.dbt_views_built VALUES (?)", [fingerprint])
     con.execute("COMMIT")

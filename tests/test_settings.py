@@ -8,7 +8,7 @@ import pytest
 
 from flows.errors import ConfigurationError
 from flows.runs.sending_settings import check_sending_settings
-from flows.settings import get_settings
+from flows.settings import Settings, get_settings
 from flows.urls import is_loopback_host, web_link_problem
 
 
@@ -142,3 +142,10 @@ def test_loopback_hosts_and_web_links() -> None:
     assert web_link_problem("https://user:pw@bank.example/u") is not None
     assert web_link_problem("/unsubscribe") is not None
     assert web_link_problem("javascript:alert(1)") is not None
+
+
+def test_a_copy_with_another_home_has_that_home_s_paths(tmp_path: Path) -> None:
+    first = Settings(home=tmp_path / "first")
+    assert first.warehouse_path == (tmp_path / "first" / "warehouse.duckdb").resolve()
+    copy = first.model_copy(update={"home": tmp_path / "second"})
+    assert copy.warehouse_path == (tmp_path / "second" / "warehouse.duckdb").resolve()

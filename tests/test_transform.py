@@ -258,6 +258,57 @@ def test_seeds_are_loaded_only_when_they_change(tmp_path: Path, built: Settings)
     }
 
 
+def test_views_are_created_only_when_the_project_changes(
+    tmp_path: Path, built: Settings
+) -> None:
+    import shutil
+
+    home = tmp_path / "copy"
+    home.mkdir()
+    shutil.copy(built.warehouse_path, home / "warehouse.duckdb")
+    settings = built.model_copy(update={"home": home})
+    # A new warehouse path is a new fingerprint: the first build creates the views.
+    first = build_marts(settings, WED)
+    assert "stg_drop__holdings" in {n.name for n in first.nodes}
+    again = build_marts(settings, WED)
+    names = {n.name for n in again.nodes}
+    models = {n.name for n in again.nodes if n.resource_type.endswith("model")}
+    assert not {"stg_drop__holdings", "mart_notification_lines", "int_activities_unioned"} & names
+    assert {"fct_client_rating_changes", "dim_clients"} <= models
+    # The views' own tests still run, and so do the marts' tests against the seeds.
+    assert "unique_stg_ops__delivery_ledger_message_key" in names
+    assert "relationships_fct_rating_changes_new_rating__rating_code__ref_rating_scale_" in names
+    # A view not created again still shows today's rows.
+    assert _rows(settings, "SELECT count(*) FROM mart_notification_lines") == _rows(
+        built, "SELECT count(*) FROM mart_notification_lines"
+    )
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        con.execute("UPDATE raw.dbt_views_built SET fingerprint = 'another project'")
+    changed = build_marts(settings, WED)
+    assert {"stg_drop__holdings", "mart_notification_lines"} <= {n.name for n in changed.nodes}
+
+
+def test_a_fault_seen_through_a_view_not_created_again_is_caught(
+    tmp_path: Path, built: Settings
+) -> None:
+    import shutil
+
+    home = tmp_path / "copy"
+    home.mkdir()
+    shutil.copy(built.warehouse_path, home / "warehouse.duckdb")
+    settings = built.model_copy(update={"home": home})
+    build_marts(settings, WED)
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        con.execute(
+            "INSERT INTO raw.worklist_activities VALUES ('W1', 'A1', NULL, ?, 'call', "
+            "'called', NULL, ?, TIMESTAMP '2026-03-04 10:00:00', 'worklist')",
+            [SAP, WED],
+        )
+    with pytest.raises(TransformError) as raised:
+        build_marts(settings, WED)
+    assert "not_null_stg_votum__worklist_activities_client_id" in str(raised.value)
+
+
 def test_docs_show_the_way_from_the_drop_to_each_email(tmp_path: Path, built: Settings) -> None:
     import json
     import shutil

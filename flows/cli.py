@@ -750,15 +750,20 @@ BUILDS_MARTS = frozenset({"run", "demo"})
 @contextmanager
 def _flows_ready(args: argparse.Namespace, settings: Settings) -> Iterator[None]:
     """Around a command that runs a flow: its Prefect server (unless PREFECT_API_URL
-    names one), started first so that it boots on another core while this process
-    imports what the flows need (Great Expectations and dbt on a thread, which the
-    first validation and the first dbt call wait for)."""
+    names one) and, for a build, dbt's own process (``flows.dbt_process``), started
+    first so that they boot on another core while this process imports what the flows
+    need (Great Expectations on a thread, which the first validation waits for)."""
     if args.command not in RUNS_A_FLOW:
         yield
         return
     from flows.runs.prefect_server import start_temporary_server
 
     server = start_temporary_server(settings.logs_dir / "prefect-server.log")
+    dbt_beside = False
+    if args.command in BUILDS_MARTS:
+        from flows.transform import start_dbt_beside_the_run
+
+        dbt_beside = start_dbt_beside_the_run(settings)
     import flows.pipeline  # noqa: F401 - Prefect sets up its console handlers here
     from flows.runs.logs import console_shows_votum_errors_once
 
@@ -768,7 +773,9 @@ def _flows_ready(args: argparse.Namespace, settings: Settings) -> Iterator[None]
         from flows.quality.gx_project import import_great_expectations
         from flows.transform import import_dbt
 
-        preload([import_great_expectations, import_dbt])
+        preload(
+            [import_great_expectations] if dbt_beside else [import_great_expectations, import_dbt]
+        )
     if server is None:
         yield
         return

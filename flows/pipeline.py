@@ -83,7 +83,7 @@ from flows.runs.parameters import (
 from flows.runs.progress import interactive, stage_progress
 from flows.runs.sending_settings import check_sending_settings
 from flows.settings import get_settings
-from flows.transform import REPORT_BUILD_SELECT, import_dbt
+from flows.transform import REPORT_BUILD_SELECT, import_dbt, start_dbt_beside_the_run
 from flows.warehouse import held_warehouse, open_warehouse, set_run_date, table_exists
 from flows.web.activity_store import open_activity_store
 from flows.web.activity_sync import sync_worklist_activities
@@ -342,9 +342,11 @@ def daily_run(run: DailyRunParameters = DEFAULT_DAILY) -> DaySummary | None:
 
 
 def _preload_build_libraries() -> None:
-    """Great Expectations and dbt imported on a thread while the drop loads (DuckDB
-    leaves the interpreter free); the first validation and dbt call wait for them."""
-    preload([import_great_expectations, import_dbt])
+    """dbt started in a process of its own (or imported here), and Great Expectations
+    imported on a thread, while the drop loads (DuckDB leaves the interpreter free); the
+    first validation and dbt call wait for them."""
+    beside = start_dbt_beside_the_run(get_settings())
+    preload([import_great_expectations] if beside else [import_great_expectations, import_dbt])
 
 
 def _daily_stages(

@@ -4,19 +4,22 @@ it did.
 dbt runs in this process (``dbtRunner``): after the first call it costs a few tenths of
 a second instead of seconds for a new process. dbt-duckdb keeps its DuckDB connection
 open after ``invoke()`` returns, which would lock the warehouse against every other
-process, so we close it after each call (:func:`_release_duckdb`).
+process, so it is closed after each call (``dbt_process.release_duckdb``); a run may
+also send its commands to a dbt process of its own (``flows.dbt_process``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
 
+from flows.dbt_process import DbtOutcome, dbt_process_for, release_duckdb, start_dbt_process
+from flows.dbt_results import NodeResult, node_results
 from flows.errors import TransformError
 from flows.preload import wait_for_preload
 from flows.settings import Settings
@@ -41,16 +44,6 @@ DAILY_BUILD_EXCLUDES = ("--exclude-resource-type", "unit_test")
 # weekly report shows: the daily build leaves it alone once it exists.
 REPORT_BUILD_SELECT = ("fct_alerts+", "int_activities_weekly+", "tag:baseline+")
 BASELINE_TABLE = ("intermediate", "int_baseline_weekly")
-
-
-@dataclass(frozen=True)
-class NodeResult:
-    name: str
-    resource_type: str
-    status: str
-    message: str | None
-    failures: int | None
-    seconds: float
 
 
 @dataclass(frozen=True)
@@ -112,48 +105,9 @@ def import_dbt() -> None:
     import dbt.cli.main  # noqa: F401
 
 
-def _release_duckdb() -> None:
-    try:
-        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-    except ImportError:  # another adapter: nothing of DuckDB's to release
-        return
-    environment = DuckDBConnectionManager._ENV
-    if environment is not None:
-        environment.close()
-    DuckDBConnectionManager.close_all_connections()  # type: ignore[no-untyped-call]
-
-
-def _node_results(result: Any) -> tuple[NodeResult, ...]:
-    nodes = []
-    for item in getattr(result, "results", None) or ():
-        node = item.node
-        nodes.append(
-            NodeResult(
-                name=node.name,
-                resource_type=str(node.resource_type),
-                status=str(item.status),
-                message=item.message,
-                failures=item.failures,
-                seconds=float(item.execution_time or 0.0),
-            )
-        )
-    return tuple(nodes)
-
-
-def invoke_dbt(
-    settings: Settings, args: Sequence[str], *, target_path: Path | None = None
-) -> DbtResult:
-    """Run one dbt command against the configured target; raise if anything failed.
-    ``target_path`` overrides where dbt writes its artifacts (default VOTUM_HOME/dbt/target,
-    where the daily build keeps its partial-parse state)."""
-    wait_for_preload()
-    from dbt.cli.main import dbtRunner
-
-    settings.ensure_home()
-    os.environ.update(dbt_environment(settings))
+def _common_args(settings: Settings, target_path: Path | None) -> tuple[str, ...]:
     project_dir = str(settings.dbt_project_dir)
-    command = (
-        *args,
+    return (
         "--project-dir",
         project_dir,
         "--profiles-dir",
@@ -168,13 +122,62 @@ def invoke_dbt(
         "--log-level",
         "none",
     )
+
+
+def start_dbt_beside_the_run(settings: Settings) -> bool:
+    """Start dbt's own process for this run's DuckDB builds (``flows.dbt_process``): it
+    imports dbt and parses the project on the other core while the run loads and checks
+    the drop. Returns whether dbt runs there.
+
+    Not for the remote targets (they run dbt in this process, as before), and not where
+    dbt is loaded in this process already (a long-lived process that has run dbt before
+    gains nothing from a second one)."""
+    if settings.dbt_target != "duckdb" or "dbt.cli.main" in sys.modules:
+        return False
+    settings.ensure_home()
+    start_dbt_process(
+        _common_args(settings, None),
+        dbt_environment(settings),
+        settings.logs_dir / "dbt-process.log",
+    )
+    return True
+
+
+def _invoke_here(command: Sequence[str]) -> DbtOutcome:
+    wait_for_preload()
+    from dbt.cli.main import dbtRunner
+
+    try:
+        outcome = dbtRunner().invoke(list(command))
+    finally:
+        release_duckdb()
+    return DbtOutcome(
+        success=bool(outcome.success),
+        exception=None if outcome.exception is None else str(outcome.exception),
+        nodes=node_results(outcome.result),
+    )
+
+
+def invoke_dbt(
+    settings: Settings, args: Sequence[str], *, target_path: Path | None = None
+) -> DbtResult:
+    """Run one dbt command against the configured target; raise if anything failed.
+    ``target_path`` overrides where dbt writes its artifacts (default VOTUM_HOME/dbt/target,
+    where the daily build keeps its partial-parse state). The command runs in the dbt
+    process started for this run when there is one for the same arguments
+    (:func:`start_dbt_beside_the_run`), otherwise in this process."""
+    settings.ensure_home()
+    environment = dbt_environment(settings)
+    os.environ.update(environment)
+    common = _common_args(settings, target_path)
+    process = dbt_process_for(common, environment)
     # dbt opens the DuckDB file with settings of its own: a held warehouse lets go.
     with let_go_of_warehouse(settings.warehouse_path):
-        try:
-            outcome = dbtRunner().invoke(list(command))
-        finally:
-            _release_duckdb()
-    result = DbtResult(command=tuple(args), nodes=_node_results(outcome.result))
+        if process is not None:
+            outcome = process.invoke([*args, *common])
+        else:
+            outcome = _invoke_here([*args, *common])
+    result = DbtResult(command=tuple(args), nodes=outcome.nodes)
     # A failing test gives success=False with no exception: read the nodes.
     if outcome.exception is not None:
         raise TransformError(f"dbt {' '.join(args)} could not run: {outcome.exception}")

@@ -24,6 +24,12 @@ for _name in list(os.environ):
     if _name.startswith("VOTUM_"):
         del os.environ[_name]
 
+# A test process runs many flows, each on a home of its own, like a long-lived worker:
+# with dbt loaded here, dbt runs in this process (flows.transform.start_dbt_beside_the_run
+# starts no dbt process where dbt is loaded). dbt's own process is tested by
+# tests/test_dbt_process.py and by every test that starts `votum run`.
+import dbt.cli.main  # noqa: E402,F401
+
 
 @pytest.fixture
 def votum_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

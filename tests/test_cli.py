@@ -83,6 +83,8 @@ def test_run_prints_the_day_and_a_file_fault_names_file_and_column(
         smtp=smtp_server,
     )
     assert first.returncode == 0, first.stderr
+    # The build ran in dbt's own process, started beside the run (flows/dbt_process.py).
+    assert "dbt build: " in (home / "logs" / "dbt-process.log").read_text()
     # That server recorded the flow run, completed, in its database under VOTUM_HOME.
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
         recorded = con.execute("SELECT prefect_flow_run_id FROM ops.run_ledger").fetchall()

@@ -258,9 +258,7 @@ def test_seeds_are_loaded_only_when_they_change(tmp_path: Path, built: Settings)
     }
 
 
-def test_views_are_created_only_when_the_project_changes(
-    tmp_path: Path, built: Settings
-) -> None:
+def test_views_are_created_only_when_the_project_changes(tmp_path: Path, built: Settings) -> None:
     import shutil
 
     home = tmp_path / "copy"

@@ -743,39 +743,30 @@ def _purpose(args: argparse.Namespace) -> str:
 # Commands that run a Prefect flow: one of our errors is told once, with the log's path,
 # instead of Prefect's tracebacks followed by the message (flows/runs/logs.py).
 RUNS_A_FLOW = frozenset({"run", "intraday", "dispatch", "report", "release", "demo"})
-# Commands whose flows run Great Expectations and dbt: imported while Prefect's server starts.
+# Commands whose flows run Great Expectations and dbt: started while Prefect's server starts.
 BUILDS_MARTS = frozenset({"run", "demo"})
 
 
 @contextmanager
 def _flows_ready(args: argparse.Namespace, settings: Settings) -> Iterator[None]:
     """Around a command that runs a flow: its Prefect server (unless PREFECT_API_URL
-    names one) and, for a build, dbt's own process (``flows.dbt_process``), started
-    first so that they boot on another core while this process imports what the flows
-    need (Great Expectations on a thread, which the first validation waits for)."""
+    names one) and, for a build, the side processes of the quality gates and of dbt
+    (``flows.runs.build_processes``), started first so that they boot on the other core
+    while this process imports what the flows need."""
     if args.command not in RUNS_A_FLOW:
         yield
         return
     from flows.runs.prefect_server import start_temporary_server
 
     server = start_temporary_server(settings.logs_dir / "prefect-server.log")
-    dbt_beside = False
     if args.command in BUILDS_MARTS:
-        from flows.transform import start_dbt_beside_the_run
+        from flows.runs.build_processes import start_build_processes
 
-        dbt_beside = start_dbt_beside_the_run(settings)
+        start_build_processes(settings)
     import flows.pipeline  # noqa: F401 - Prefect sets up its console handlers here
     from flows.runs.logs import console_shows_votum_errors_once
 
     console_shows_votum_errors_once()
-    if args.command in BUILDS_MARTS:
-        from flows.preload import preload
-        from flows.quality.gx_project import import_great_expectations
-        from flows.transform import import_dbt
-
-        preload(
-            [import_great_expectations] if dbt_beside else [import_great_expectations, import_dbt]
-        )
     if server is None:
         yield
         return

@@ -51,9 +51,7 @@ from flows.notify.ledger import OPS_ALERT, pending_count, release_day
 from flows.notify.plan import PlanResult, plan_day
 from flows.notify.preview import write_previews
 from flows.notify.suppressions import sync_suppressions
-from flows.preload import preload
 from flows.quality.gates import QualityReport, check_drop, check_marts
-from flows.quality.gx_project import import_great_expectations
 from flows.report.extract import (
     bank_report,
     branch_report,
@@ -64,6 +62,7 @@ from flows.report.extract import (
 from flows.report.model import BankReport, BranchReport
 from flows.report.opt_outs import sync_client_opt_outs
 from flows.runs.artifact import publish_run_summary
+from flows.runs.build_processes import start_build_processes
 from flows.runs.dates import DateDecision, decide_run_date, last_processed_day
 from flows.runs.day_summary import DaySummary, format_summary, summarize_day
 from flows.runs.held_days import RELEASED, refuse_contrary_decision
@@ -83,7 +82,7 @@ from flows.runs.parameters import (
 from flows.runs.progress import interactive, stage_progress
 from flows.runs.sending_settings import check_sending_settings
 from flows.settings import get_settings
-from flows.transform import REPORT_BUILD_SELECT, import_dbt, start_dbt_beside_the_run
+from flows.transform import REPORT_BUILD_SELECT
 from flows.warehouse import held_warehouse, open_warehouse, set_run_date, table_exists
 from flows.web.activity_store import open_activity_store
 from flows.web.activity_sync import sync_worklist_activities
@@ -341,12 +340,11 @@ def daily_run(run: DailyRunParameters = DEFAULT_DAILY) -> DaySummary | None:
             return _daily_stages(record, run, run_date, inbox)
 
 
-def _preload_build_libraries() -> None:
-    """dbt started in a process of its own (or imported here), and Great Expectations
-    imported on a thread, while the drop loads (DuckDB leaves the interpreter free); the
-    first validation and dbt call wait for them."""
-    beside = start_dbt_beside_the_run(get_settings())
-    preload([import_great_expectations] if beside else [import_great_expectations, import_dbt])
+def _preload_build_libraries(*, gates: bool = True) -> None:
+    """The quality gates and dbt started in side processes (or imported here on a
+    thread) while the drop loads; the first validation and dbt call wait for them.
+    ``gates=False``: the gates run here (an intraday batch's own checks)."""
+    start_build_processes(get_settings(), gates=gates)
 
 
 def _daily_stages(
@@ -615,7 +613,7 @@ def _intraday_batch(record: RunRecord, batch: Batch) -> IntradayBatchPlan:
 def _intraday_stages(record: RunRecord, day: date, inbox: Path) -> IntradaySummary:
     batches = record.stage("find_batches", lambda: pending_batches(day, inbox))
     if batches:
-        _preload_build_libraries()
+        _preload_build_libraries(gates=False)
     done: list[str] = []
     emails = worklists = waiting = 0
     held: str | None = None

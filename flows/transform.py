@@ -4,7 +4,7 @@ it did.
 dbt runs in this process (``dbtRunner``): after the first call it costs a few tenths of
 a second instead of seconds for a new process. dbt-duckdb keeps its DuckDB connection
 open after ``invoke()`` returns, which would lock the warehouse against every other
-process, so it is closed after each call (``dbt_process.release_duckdb``); a run may
+process, so it is closed after each call (``dbt_process.run_dbt``); a run may
 also send its commands to a dbt process of its own (``flows.dbt_process``).
 """
 
@@ -18,8 +18,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from flows.dbt_process import DbtOutcome, dbt_process_for, release_duckdb, start_dbt_process
-from flows.dbt_results import NodeResult, node_results
+from flows.dbt_process import (
+    DbtOutcome,
+    invoke_in_dbt_process,
+    run_dbt,
+    start_dbt_process,
+)
+from flows.dbt_results import NodeResult
 from flows.errors import TransformError
 from flows.preload import wait_for_preload
 from flows.settings import Settings
@@ -147,15 +152,7 @@ def _invoke_here(command: Sequence[str]) -> DbtOutcome:
     wait_for_preload()
     from dbt.cli.main import dbtRunner
 
-    try:
-        outcome = dbtRunner().invoke(list(command))
-    finally:
-        release_duckdb()
-    return DbtOutcome(
-        success=bool(outcome.success),
-        exception=None if outcome.exception is None else str(outcome.exception),
-        nodes=node_results(outcome.result),
-    )
+    return run_dbt(dbtRunner(), list(command))
 
 
 def invoke_dbt(
@@ -170,13 +167,9 @@ def invoke_dbt(
     environment = dbt_environment(settings)
     os.environ.update(environment)
     common = _common_args(settings, target_path)
-    process = dbt_process_for(common, environment)
     # dbt opens the DuckDB file with settings of its own: a held warehouse lets go.
     with let_go_of_warehouse(settings.warehouse_path):
-        if process is not None:
-            outcome = process.invoke([*args, *common])
-        else:
-            outcome = _invoke_here([*args, *common])
+        outcome = invoke_in_dbt_process(args, common, environment) or _invoke_here([*args, *common])
     result = DbtResult(command=tuple(args), nodes=outcome.nodes)
     # A failing test gives success=False with no exception: read the nodes.
     if outcome.exception is not None:

@@ -25,10 +25,15 @@ for _name in list(os.environ):
         del os.environ[_name]
 
 # A test process runs many flows, each on a home of its own, like a long-lived worker:
-# with dbt loaded here, dbt runs in this process (flows.transform.start_dbt_beside_the_run
-# starts no dbt process where dbt is loaded). dbt's own process is tested by
-# tests/test_dbt_process.py and by every test that starts `votum run`.
+# with dbt and Great Expectations loaded here, they run in this process (no side process
+# is started where its library is loaded: flows/runs/build_processes.py). The side
+# processes are tested by tests/test_dbt_process.py and
+# tests/quality/test_checkpoint_process.py, and run in every test that starts `votum run`.
 import dbt.cli.main  # noqa: E402,F401
+
+from flows.quality.gx_project import import_great_expectations  # noqa: E402
+
+import_great_expectations()
 
 
 @pytest.fixture

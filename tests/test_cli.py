@@ -83,7 +83,9 @@ def test_run_prints_the_day_and_a_file_fault_names_file_and_column(
         smtp=smtp_server,
     )
     assert first.returncode == 0, first.stderr
-    # The build ran in dbt's own process, started beside the run (flows/dbt_process.py).
+    # The gates and the build ran in side processes started beside the run
+    # (flows/runs/build_processes.py).
+    assert "checkpoint raw_drop: " in (home / "logs" / "quality-process.log").read_text()
     assert "dbt build: " in (home / "logs" / "dbt-process.log").read_text()
     # That server recorded the flow run, completed, in its database under VOTUM_HOME.
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:

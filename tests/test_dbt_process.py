@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from flows import dbt_process
+from flows import dbt_process, side_process
 from flows.errors import TransformError
 from flows.ingest.loader import load_drop
 from flows.settings import Settings, get_settings
@@ -23,12 +23,18 @@ from tests.drops import SAP, SIEMENS, write_drop
 MON, TUE = date(2026, 3, 2), date(2026, 3, 3)
 
 
-def _start(settings: Settings) -> dbt_process.DbtProcess:
-    return dbt_process.start_dbt_process(
+def _start(settings: Settings) -> side_process.SideProcess:
+    dbt_process.start_dbt_process(
         _common_args(settings, None),
         dbt_environment(settings),
         settings.logs_dir / "dbt-process.log",
     )
+    started = side_process.side_process_for(
+        dbt_process.MODULE,
+        dbt_process._key(_common_args(settings, None), dbt_environment(settings)),
+    )
+    assert started is not None
+    return started
 
 
 @pytest.fixture
@@ -64,9 +70,7 @@ def two_days(votum_home: Path) -> Iterator[Settings]:
             load_drop(con, inbox / day.isoformat(), day)
     build_marts(settings, MON)
     yield settings
-    if dbt_process._running is not None:
-        dbt_process._running.stop()
-        dbt_process._running = None
+    side_process.stop_side_processes()
 
 
 def test_a_build_in_dbt_s_process_is_the_build_in_process(two_days: Settings) -> None:
@@ -102,11 +106,11 @@ def test_a_failing_data_test_in_dbt_s_process_is_reported_by_name(two_days: Sett
 def test_commands_for_another_home_run_in_process(two_days: Settings, tmp_path: Path) -> None:
     process = _start(two_days)
     other = two_days.model_copy(update={"home": tmp_path / "other"})
-    assert dbt_process.dbt_process_for(_common_args(other, None), dbt_environment(other)) is None
-    assert (
-        dbt_process.dbt_process_for(_common_args(two_days, None), dbt_environment(two_days))
-        is process
-    )
+    with pytest.raises(TransformError):  # no project built there: dbt fails, here
+        invoke_dbt(other, ["test", "--select", "fct_rating_changes"])
+    assert process.served == 0
+    invoke_dbt(two_days, ["test", "--select", "fct_rating_changes"])
+    assert process.served == 1
 
 
 def test_a_dbt_process_that_died_is_told_with_its_log(two_days: Settings) -> None:

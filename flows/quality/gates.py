@@ -40,7 +40,11 @@ from flows.quality.rules import RULES_BY_KEY as _RULES
 from flows.quality.rules import Rule
 from flows.quality.sql_support import ensure_quality_objects, forget_quarantine
 from flows.settings import Settings
+from flows.side_process import SideProcess, SideProcessEndedError, side_process_for
 from flows.warehouse import let_go_of_warehouse, open_warehouse
+
+# The quality gates' side process (flows/quality/checkpoint_process.py).
+CHECKPOINT_PROCESS = "flows.quality.checkpoint_process"
 
 
 class QualityError(VotumError):
@@ -101,7 +105,14 @@ def run_checkpoint(
     """Run a checkpoint and read back, per rule, how many rows broke it.
     ``batch_parameters`` and ``datasource``: for a checkpoint on another data source
     (the Spark DataFrame of :mod:`flows.engines.spark`). ``project_dir``: the GE project
-    (default ``VOTUM_EXPECTATIONS_DIR``)."""
+    (default ``VOTUM_EXPECTATIONS_DIR``).
+
+    A checkpoint of the DuckDB warehouse runs in the gates' side process when the run
+    started one for these settings (:func:`checkpoint_process_settings`)."""
+    if project_dir is None and batch_parameters is None and datasource == DATASOURCE:
+        process = side_process_for(CHECKPOINT_PROCESS, checkpoint_process_settings(settings))
+        if process is not None:
+            return _run_in_side_process(settings, process, name)
     context = open_context(settings, project_dir or settings.expectations_dir)
     # GE opens the DuckDB file with settings of its own: a held warehouse lets go.
     with let_go_of_warehouse(settings.warehouse_path):
@@ -139,6 +150,32 @@ def run_checkpoint(
             + "; ".join(problems[:5])
         )
     return outcomes
+
+
+def checkpoint_process_settings(settings: Settings) -> dict[str, object] | None:
+    """What a checkpoint of the DuckDB warehouse depends on: the side process is started
+    with these and takes only checkpoints asked with the same (None: not on DuckDB)."""
+    if settings.dbt_target != "duckdb":
+        return None
+    return {
+        "home": str(settings.home_dir),
+        "expectations_dir": str(settings.expectations_dir),
+        "quality_results_kept": settings.quality_results_kept,
+    }
+
+
+def _run_in_side_process(settings: Settings, process: SideProcess, name: str) -> list[RuleOutcome]:
+    # GE opens the DuckDB file there: a held warehouse lets go.
+    with let_go_of_warehouse(settings.warehouse_path):
+        try:
+            reply = process.request({"checkpoint": name})
+        except SideProcessEndedError as ended:
+            raise QualityError(
+                f"The quality gates' process ended before it answered checkpoint {name} ({ended})."
+            ) from None
+    if reply.get("quality_error"):
+        raise QualityError(str(reply["quality_error"]))
+    return [RuleOutcome(**outcome) for outcome in reply["outcomes"]]
 
 
 def _record(

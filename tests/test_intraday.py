@@ -269,12 +269,6 @@ def test_the_next_morning_digest_carries_exactly_what_waited(day: Day) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the morning's plan reads the rating history of the day's own changes only "
-    "(flows/notify/plan.py read_day_isins): a change carried over from the day before has "
-    "none, so its email shows no history",
-)
 def test_a_carried_change_comes_with_its_rating_history(day: Day) -> None:
     with open_warehouse(get_settings().warehouse_path, read_only=True) as con:
         payloads = con.execute(

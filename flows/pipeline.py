@@ -43,6 +43,7 @@ from flows.intraday.batches import (
     require_morning_run,
 )
 from flows.intraday.gate import check_batch
+from flows.intraday.mart_gate import check_batch_marts
 from flows.intraday.plan import INTRADAY_MODELS, plan_batch
 from flows.intraday.plan import BatchPlan as IntradayBatchPlan
 from flows.notify.dispatch import DispatchReport, dispatch
@@ -534,6 +535,15 @@ def build_batch_marts() -> int:
     return len(build_selected(get_settings(), list(INTRADAY_MODELS)).nodes)
 
 
+@task(name="check-batch-mart-quality", cache_policy=NO_CACHE)
+def check_batch_mart_quality(batch: Batch) -> QualityReport:
+    """The mart suite on the batch's rows (where the marts were built), recorded under
+    the batch: the morning's results stay."""
+    settings = get_settings()
+    remote = settings.dbt_target != "duckdb"
+    return check_batch_marts(settings, batch, mart_rule_outcomes(settings) if remote else None)
+
+
 @task(name="plan-batch-emails", cache_policy=NO_CACHE)
 def plan_batch_emails(batch: Batch, load: FileLoad, hold_reason: str | None) -> IntradayBatchPlan:
     settings = get_settings()
@@ -593,7 +603,7 @@ def _intraday_batch(record: RunRecord, batch: Batch) -> IntradayBatchPlan:
         f"{prefix}_quality_raw", lambda: check_batch_quality(batch, source, load)
     )
     record.stage(f"{prefix}_dbt_build", build_batch_marts)
-    marts = record.stage(f"{prefix}_quality_marts", lambda: check_mart_quality(batch.day))
+    marts = record.stage(f"{prefix}_quality_marts", lambda: check_batch_mart_quality(batch))
     hold = "; ".join(marts.hold_reasons) or None
     plan = record.stage(f"{prefix}_plan", lambda: plan_batch_emails(batch, load, hold))
     get_run_logger().info(

@@ -82,10 +82,21 @@ class Day:
     calls: dict[str, IntradaySummary] = field(default_factory=dict)
     sent_after: dict[str, int] = field(default_factory=dict)
     fault: str = ""
+    morning_mart_results: list[tuple[object, ...]] = field(default_factory=list)
 
     def received(self, start: str, end: str | None = None) -> list[ReceivedMessage]:
         messages = self.server.messages
         return messages[self.sent_after[start] : self.sent_after[end] if end else None]
+
+
+def _mart_results(day: date) -> list[tuple[object, ...]]:
+    """The mart suites' results recorded for the day, each with its time."""
+    with open_warehouse(get_settings().warehouse_path, read_only=True) as con:
+        return con.execute(
+            "SELECT suite, rule, unexpected, passed, checked_at FROM ops.quality_results "
+            "WHERE run_date = ? AND suite LIKE 'mart_%' ORDER BY suite, rule",
+            [day],
+        ).fetchall()
 
 
 @pytest.fixture(scope="module")
@@ -133,6 +144,7 @@ def day(prefect_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             set_simulated_instant(clock, _bank_time(morning, "064500"))
             daily_run(DailyRunParameters(run_date=morning, inbox=inbox))
         run.sent_after["tue_morning"] = len(server.messages)
+        run.morning_mart_results = _mart_results(TUE)
 
         _write_batch(
             inbox,
@@ -269,12 +281,6 @@ def test_the_next_morning_digest_carries_exactly_what_waited(day: Day) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the morning's plan reads the rating history of the day's own changes only "
-    "(flows/notify/plan.py read_day_isins): a change carried over from the day before has "
-    "none, so its email shows no history",
-)
 def test_a_carried_change_comes_with_its_rating_history(day: Day) -> None:
     with open_warehouse(get_settings().warehouse_path, read_only=True) as con:
         payloads = con.execute(
@@ -302,6 +308,22 @@ def test_every_email_once_with_its_ledger_message_id(day: Day) -> None:
     keys = [row[0] for row in ledger]
     assert all(re.match(r"^(client|advisor)_intraday:2026-03-03:\d{6}:[AC]\d$", k) for k in keys)
     assert len(keys) == 10
+
+
+def test_each_batch_records_its_mart_checks_under_its_name(day: Day) -> None:
+    results = _mart_results(TUE)
+    by_suite: dict[object, set[object]] = {}
+    for suite, rule, _unexpected, passed, _at in results:
+        assert passed, (suite, rule)
+        by_suite.setdefault(suite, set()).add(rule)
+    morning = "mart_client_rating_changes"
+    assert set(by_suite) == {
+        morning,
+        *(f"{morning}:intraday/{batch}" for batch in ("101500", "120000", "141000", "163000")),
+    }
+    assert all(rules == by_suite[morning] for rules in by_suite.values())
+    # The morning's rows are the morning run's, as it recorded them.
+    assert [row for row in results if row[0] == morning] == day.morning_mart_results
 
 
 def test_a_batch_row_fault_is_quarantined_under_the_batch_file(day: Day) -> None:

@@ -1,6 +1,7 @@
 """Planning one intraday batch: one email per affected client with all of its changes of
 the batch (at most ``VOTUM_MAX_INTRADAY_EMAILS_PER_CLIENT`` a day; beyond, the changes
-wait for the next morning's digest) and one worklist per advisor saying who was emailed.
+wait for the next morning digest planned after the batch, :mod:`flows.notify.carry`) and
+one worklist per advisor saying who was emailed.
 
 The grouping is the daily plan's (:mod:`flows.notify.plan`); only the kinds and keys
 differ: ``client_intraday:<day>:<batch>:<client>``, ``advisor_intraday:...:<advisor>``."""
@@ -14,6 +15,7 @@ from datetime import date
 
 import duckdb
 
+from flows.notify.carry import note_batch
 from flows.notify.journal import Journal
 from flows.notify.ledger import (
     ADVISOR_INTRADAY,
@@ -194,6 +196,7 @@ def plan_batch(
             for m in messages
         ]
     upsert_planned(con, messages)
+    note_batch(con, day, batch_id)  # what waits goes into the next morning's digest
     return BatchPlan(
         business_day=day,
         batch_id=batch_id,

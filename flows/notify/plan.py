@@ -21,6 +21,7 @@ import duckdb
 
 from flows.notify import plan_sql
 from flows.notify.addresses import address_problem
+from flows.notify.carry import take_for_digest
 from flows.notify.journal import Journal, normalise_email
 from flows.notify.ledger import (
     ADVISOR_WORKLIST,
@@ -409,7 +410,8 @@ def plan_day(
     mail_domain: str,
     hold_reason: str | None = None,
 ) -> PlanResult:
-    """Plan the day's digests and worklists into the ledger (idempotent).
+    """Plan the day's digests and worklists into the ledger (idempotent), with the
+    changes of intraday batches waiting for this morning's digest (:mod:`flows.notify.carry`).
 
     Grouping, ordering and the JSON payloads are DuckDB's (:mod:`flows.notify.plan_sql`:
     the same rows, byte for byte, as :func:`build_digests`, :func:`build_worklists` and
@@ -427,10 +429,9 @@ def plan_day(
     suppressed = sorted({email for email, *_ in journal.suppressions()})
     day_text = business_day.isoformat()
     try:
-        previous = first_row(con.execute(plan_sql.PREVIOUS_DAY, [business_day]))
         con.execute(
             plan_sql.source_sql(),
-            {"day": business_day, "previous_day": previous[0] if previous else None},
+            {"day": business_day, "carry_from": take_for_digest(con, business_day)},
         )
         con.execute(
             plan_sql.history_sql(column_types(con, "mart_rating_history")),

@@ -7,8 +7,8 @@ compares both on varied data). Pure: functions return SQL text.
 Statements over temporary tables, given the marts' column types (the text of a value
 depends on its type, see :mod:`flows.notify.json_sql`):
 
-1. :func:`source_sql`: the day's mart rows (``plan_source``);
-2. :func:`history_sql`: the rating history of the day's ISINs as JSON (``plan_history``);
+1. :func:`source_sql`: the day's mart rows and the carried ones (``plan_source``);
+2. :func:`history_sql`: the rating history of their ISINs as JSON (``plan_history``);
 3. :func:`changes_sql`: each distinct rating change of the day with its fields as JSON
    (``plan_changes``);
 4. :func:`lines_sql`: each row decided (eligible, reason), its client's digest language
@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from flows.email_rule import EMAIL_PATTERN, MAX_ADDRESS_LENGTH
+from flows.notify.carry import CARRY_TABLE
 from flows.notify.json_sql import (
     PythonValues,
     json_bool,
@@ -49,17 +50,24 @@ LINES, WORKLISTS = "plan_lines", "plan_worklists"
 TEMP_TABLES = (SOURCE, HISTORY, CHANGES, LINES, WORKLISTS)
 DISCARDED_REASON = "the day was discarded"
 
-# Besides the day's own lines: the changes of the previous day's intraday batches that an
-# eligible client was not emailed about (the daily limit of intraday emails), unless an
-# earlier email already carried them. Parameters: $day, $previous_day (the latest day of
-# the mart before $day, or NULL).
+# Besides the day's own lines: the changes of intraday batches waiting for this morning's
+# digest (flows/notify/carry.py: of any earlier day, processed before this day's morning
+# digests were first planned, and taken by no earlier morning) that an eligible client
+# was not emailed about (the daily limit of intraday emails), unless an earlier email
+# already carried them. Parameters: $day, $carry_from (the earliest day of those batches,
+# or NULL: none).
 _SOURCE = f"""
 CREATE OR REPLACE TEMP TABLE {SOURCE} AS
 SELECT * FROM mart_notification_lines
 WHERE business_day = $day AND batch_id IS NULL
 UNION ALL
 SELECT * FROM mart_notification_lines AS lines
-WHERE batch_id IS NOT NULL AND notify_eligible AND business_day = $previous_day
+WHERE batch_id IS NOT NULL AND notify_eligible
+  AND business_day >= $carry_from AND business_day < $day
+  AND EXISTS (
+      SELECT 1 FROM {CARRY_TABLE} AS carry
+      WHERE carry.business_day = lines.business_day AND carry.batch_id = lines.batch_id
+        AND carry.carried_into = $day)
   AND NOT EXISTS (
       SELECT 1 FROM ops.delivery_ledger AS ledger
       WHERE ledger.recipient_id = lines.client_id
@@ -67,8 +75,6 @@ WHERE batch_id IS NOT NULL AND notify_eligible AND business_day = $previous_day
         AND ledger.business_day < $day
         AND list_contains(string_split(ledger.change_ids, ','), lines.change_id))
 """
-
-PREVIOUS_DAY = "SELECT max(business_day) FROM mart_notification_lines WHERE business_day < ?"
 
 
 def source_sql() -> str:
@@ -124,10 +130,10 @@ WHERE strlen(stripped_email) <> length(stripped_email)
 
 def history_sql(types: Mapping[str, str]) -> str:
     """``plan_history``: each ISIN's publications over the twelve months up to the day,
-    in both languages, as the JSON of its RatingPoint list: for the ISINs changed on the
-    day in ``fct_client_rating_changes``, as :func:`flows.notify.plan.read_history` was
-    given them: an ISIN of a carried-over intraday change not among them has none.
-    Parameters: ``$day``, ``$history_from``."""
+    in both languages, as the JSON of its RatingPoint list: for every ISIN of
+    ``plan_source``, the day's changes and the carried ones alike, as
+    :func:`flows.notify.plan.read_history` gives them. Parameters: ``$day``,
+    ``$history_from``."""
     c = PythonValues(types)
     english = "language = 'en'"
     label = f"CASE WHEN {english} THEN label_en_text ELSE label_de_text END"
@@ -141,16 +147,15 @@ def history_sql(types: Mapping[str, str]) -> str:
     )
     return f"""
 CREATE OR REPLACE TEMP TABLE {HISTORY} AS
-WITH day_isins AS (
-    SELECT DISTINCT CAST(isin AS VARCHAR) AS isin FROM fct_client_rating_changes
-    WHERE business_day = $day
+WITH planned_isins AS (
+    SELECT DISTINCT CAST(isin AS VARCHAR) AS isin FROM {SOURCE}
 ),
 publications AS (
     SELECT history.*,
         {c.text_or("label_de", c.str_of("rating_code"))} AS label_de_text,
         {c.text_or("label_en", c.str_of("rating_code"))} AS label_en_text
     FROM mart_rating_history AS history
-    WHERE history.isin IN (SELECT isin FROM day_isins)
+    WHERE history.isin IN (SELECT isin FROM planned_isins)
       AND history.rated_at >= $history_from AND history.drop_date <= $day
 )
 SELECT {c.str_of("isin")} AS history_isin, language = 'en' AS history_english,

@@ -34,7 +34,12 @@ from flows.quality.gx_project import (
     open_context,
     release_engine,
 )
-from flows.quality.quarantine import quarantine_reasons, quarantine_rows, quarantine_unreadable
+from flows.quality.quarantine import (
+    quarantine_reasons,
+    quarantine_rows,
+    quarantine_unreadable,
+    quarantined_in_drop_file,
+)
 from flows.quality.results_retention import prune_results
 from flows.quality.rules import RULES_BY_KEY as _RULES
 from flows.quality.rules import Rule
@@ -278,9 +283,11 @@ def check_drop(settings: Settings, load: DropLoad, *, backfill: bool = False) ->
             if o.action == "file" and o.unexpected
         ]
         for loaded in load.files:
+            # The share of the drop's own file: the day's intraday batches are files of
+            # their own (checked when they came), their rows do not count here.
             fault = too_many_faulty_rows(
                 loaded.file_name,
-                quarantined.get(loaded.file_kind, 0),
+                quarantined_in_drop_file(con, day, loaded.file_kind),
                 loaded.rows_loaded + loaded.rows_rejected,
                 max_share=settings.max_quarantine_share,
                 min_rows=settings.min_quarantine_rows,

@@ -19,6 +19,10 @@ from flows.ingest.reader import SourceFile
 from flows.quality.rules import Rule
 from flows.warehouse import transaction
 
+# How the quarantine names the files of the day's intraday batches
+# (``intraday/<HHMMSS>/ratings.csv``): files of their own beside the drop's.
+BATCH_FILES = "intraday/%"
+
 
 def _sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
@@ -163,3 +167,16 @@ def quarantine_reasons(
     for kind, reason, count in rows:
         found.setdefault(str(kind), {})[str(reason)] = int(count)
     return found
+
+
+def quarantined_in_drop_file(
+    con: duckdb.DuckDBPyConnection, drop_date: date, file_kind: str
+) -> int:
+    """The quarantined rows of the drop's own file of ``file_kind`` (an intraday batch's
+    file is another file: its rows do not count here)."""
+    row = con.execute(
+        "SELECT count(*) FROM ops.quarantine WHERE drop_date = ? AND file_kind = ? "
+        "AND file_name NOT LIKE ?",
+        [drop_date, file_kind, BATCH_FILES],
+    ).fetchall()
+    return int(row[0][0]) if row else 0

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import duckdb
 
+from flows.quality.quarantine import BATCH_FILES
+
 # ISIN check digit (ISO 6166): letters become numbers (A=10 ... Z=35), then the Luhn
 # sum over the digits, doubling every second digit from the right.
 _MACROS = """
@@ -70,7 +72,6 @@ def forget_quarantine(con: duckdb.DuckDBPyConnection, drop_date: date, file_kind
     """A file loaded again starts over: its old quarantine entries go. The day's intraday
     batches (``intraday/<HHMMSS>/ratings.csv``) are files of their own: theirs stay."""
     con.execute(
-        "DELETE FROM ops.quarantine WHERE drop_date = ? AND file_kind = ? "
-        "AND file_name NOT LIKE 'intraday/%'",
-        [drop_date, file_kind],
+        "DELETE FROM ops.quarantine WHERE drop_date = ? AND file_kind = ? AND file_name NOT LIKE ?",
+        [drop_date, file_kind, BATCH_FILES],
     )

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from flows.demo.drops.isins import isin_check_digit
 from flows.ingest.loader import load_drop
 from flows.intraday.batches import INTRADAY_FOLDER, batch_source, find_batches, load_batch
 from flows.intraday.gate import BatchQuality, check_batch
@@ -139,3 +140,37 @@ def test_loading_the_morning_drop_again_keeps_the_batches_quarantine(
     # The morning's ratings.csv delivered again, corrected: the day is run again.
     _morning(settings, inbox, MORNING, check=True)
     assert _quarantine(settings) == [("intraday/141000/ratings.csv", 2)]
+
+
+def test_a_reload_of_the_morning_drop_counts_its_own_faulty_rows_only(
+    tmp_path: Path, votum_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A file with two or more faulty rows and more than 5 % of them is a file fault.
+    monkeypatch.setenv("VOTUM_MIN_QUARANTINE_ROWS", "2")
+    settings = get_settings()
+    inbox = tmp_path / "inbox"
+    # The morning's ratings.csv: 20 rows, one faulty (5 %: within the share).
+    bodies = [f"DE000FILL{n:02d}" for n in range(17)]
+    fillers = [
+        [f"{body}{isin_check_digit(body)}", "Filler", "Halten", "2026-03-03 07:00:00"]
+        for body in bodies
+    ]
+    bad_morning_row = [SIEMENS, "Siemens AG", "glänzend", "2026-03-03 07:00:00"]
+    morning = [*MORNING, *fillers, bad_morning_row]
+    assert len(morning) == 20
+    _morning(settings, inbox, morning, check=True)
+    # A batch with one faulty row of two: one row only, no file fault.
+    _batch(
+        settings,
+        inbox,
+        "141000",
+        [
+            [BASF, "BASF SE", "Super", "2026-03-03 14:05:00"],
+            [ALLIANZ, "Allianz SE", "Kaufen", "2026-03-03 14:05:00"],
+        ],
+    )
+    # The morning's file delivered again (a changed row, the same faulty one): still one
+    # faulty row of its 20, whatever the batch's file had.
+    _morning(settings, inbox, [*morning[:-2], [*fillers[-1][:2], "Kaufen", fillers[-1][3]],
+                               bad_morning_row], check=True)  # fmt: skip
+    assert _quarantine(settings) == [("intraday/141000/ratings.csv", 2), ("ratings.csv", 21)]

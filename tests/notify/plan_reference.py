@@ -13,6 +13,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from flows.notify.carry import ensure_carry_table, take_for_digest
 from flows.notify.journal import Journal
 from flows.notify.ledger import DISCARDED, FAILED, day_hold, hold_day, upsert_planned
 from flows.notify.payloads import Language
@@ -88,8 +89,9 @@ def build_marts(
     history: Sequence[Mapping[str, Any]],
 ) -> None:
     """The tables planning reads, from the given mart rows: mart_notification_lines,
-    mart_rating_history, and what the circuit breaker and the history read
-    (fct_client_rating_changes, fct_rating_changes, int_ratings_historized)."""
+    mart_rating_history, what the circuit breaker reads (fct_client_rating_changes,
+    fct_rating_changes, int_ratings_historized) and the batches waiting for a digest
+    (ops.digest_carry_over: CARRY_OVER)."""
     ensure_schema(con)
     con.register("line_rows", _table(lines, LINE_COLUMNS))
     con.register("history_rows", _table(history, HISTORY_COLUMNS))
@@ -110,15 +112,19 @@ def build_marts(
     )
     con.unregister("line_rows")
     con.unregister("history_rows")
+    ensure_carry_table(con)
+    con.executemany("INSERT INTO ops.digest_carry_over VALUES (?, ?, ?, ?)", CARRY_OVER)
 
 
-# The query of the Python planning, as it was.
+# The query of the Python planning, as it was, with the carry-over of flows/notify/carry.py
+# (the batches waiting for this day's digest, taken by take_for_digest).
 _LINES_BY_CLIENT = """
     SELECT * FROM mart_notification_lines AS lines
     WHERE (business_day = ? AND batch_id IS NULL)
        OR (batch_id IS NOT NULL AND notify_eligible
-           AND business_day = (SELECT max(business_day) FROM mart_notification_lines
-                               WHERE business_day < ?)
+           AND (business_day, batch_id) IN (
+               SELECT (business_day, batch_id) FROM ops.digest_carry_over
+               WHERE carried_into = ?)
            AND NOT EXISTS (
                SELECT 1 FROM ops.delivery_ledger AS ledger
                WHERE ledger.recipient_id = lines.client_id
@@ -153,12 +159,9 @@ def plan_day_in_python(
     if held_reason and not discarded:
         hold_day(con, business_day, held_reason)
     suppressed = {email for email, *_ in journal.suppressions()}
-    day_isins = con.execute(
-        "SELECT DISTINCT isin FROM fct_client_rating_changes WHERE business_day = ?",
-        [business_day],
-    ).fetchall()
-    history = read_history(con, business_day, [str(row[0]) for row in day_isins])
+    take_for_digest(con, business_day)
     rows = _dicts(con, _LINES_BY_CLIENT, [business_day] * 3)
+    history = read_history(con, business_day, [str(row["isin"]) for row in rows])
     decided = decide_eligibility(rows, suppressed)
     digests = build_digests([r for r in decided if r["notify_eligible"]], history, business_day)
     emailed = {d.client_id for d in digests}
@@ -200,6 +203,16 @@ def ledger_rows(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
 # -- a varied day ----------------------------------------------------------------------
 DAY = date(2026, 3, 4)
 PREVIOUS_DAY = date(2026, 3, 3)
+TWO_DAYS_BEFORE = date(2026, 3, 2)
+LATE_ISIN = "DE000LATE001"  # changed only by a batch carried in late
+# ops.digest_carry_over of the varied day's batches (flows/notify/carry.py):
+# (business_day, batch_id, carry_after, carried_into).
+CARRY_OVER = (
+    (PREVIOUS_DAY, "101500", PREVIOUS_DAY, None),
+    (TWO_DAYS_BEFORE, "163000", PREVIOUS_DAY, None),
+    (TWO_DAYS_BEFORE, "120000", TWO_DAYS_BEFORE, PREVIOUS_DAY),
+    (PREVIOUS_DAY, "170000", DAY, None),
+)
 
 NAMES: tuple[str | None, ...] = (
     "Anna", "Jürgen", 'Sean "The Rock" O\'Brien', "Back\\slash", "Zoë", "李小龙",
@@ -319,8 +332,35 @@ def varied_day(
                 "portfolio_weight": 0.25,
             }
         )
+    # Batches of earlier days (CARRY_OVER): 163000 of the day before that, corrected late
+    # (processed after the previous day's morning), on a security without a change today:
+    # carried, with its history; 120000, carried into the previous day's digest already,
+    # and 170000, processed after today's morning was planned: not carried today.
+    late = (
+        (TWO_DAYS_BEFORE, "163000", "late-change", LATE_ISIN),
+        (TWO_DAYS_BEFORE, "120000", "old-change", ISINS[1]),
+        (PREVIOUS_DAY, "170000", "next-change", ISINS[2]),
+    )
+    for batch_day, batch_id, change_id, isin in late if clients > 1 else ():
+        template = next(line for line in lines if line["client_id"] == "C0001")
+        lines.append(
+            {
+                **template,
+                **changes[ISINS[3]],
+                "business_day": batch_day,
+                "batch_id": batch_id,
+                "change_id": change_id,
+                "isin": isin,
+                "changed_on": batch_day,
+                "notify_eligible": True,
+                "ineligible_reason": None,
+                "quantity": Decimal("7.0000"),
+                "market_value_eur": Decimal("700.00"),
+                "portfolio_weight": 0.125,
+            }
+        )
     history: list[dict[str, Any]] = []
-    for index, isin in enumerate(ISINS):
+    for index, isin in enumerate((*ISINS, LATE_ISIN)):
         for months in range(0, 14, 2):  # a year and more: the oldest points are left out
             code = rng.choice(codes)
             history.append(

@@ -22,6 +22,7 @@ from flows.notify.payloads import client_digest_from_json, worklist_from_json
 from flows.notify.plan import PlanResult, plan_day
 from tests.notify.plan_reference import (
     DAY,
+    LATE_ISIN,
     PREVIOUS_DAY,
     build_marts,
     ledger_rows,
@@ -121,6 +122,12 @@ def test_the_sql_plan_is_the_python_plan_byte_for_byte(tmp_path: Path) -> None:
     # the previous day's batch: carried for two clients, not for the one emailed already
     carried = {d.client_id for d in digests for h in d.holdings if h.change_id == "batch-change"}
     assert carried & {"C0001", "C0005"} and "C0002" not in carried
+    # batches of earlier days: the one corrected late is carried, with its own history
+    # (its security has no change today); the one an earlier digest took, and the one
+    # processed after today's morning was planned, are not
+    holdings = {h.change_id: h for d in digests for h in d.holdings}
+    assert holdings.keys() & {"late-change", "old-change", "next-change"} == {"late-change"}
+    assert holdings["late-change"].isin == LATE_ISIN and holdings["late-change"].history
 
 
 def test_a_held_day_is_planned_alike(tmp_path: Path) -> None:

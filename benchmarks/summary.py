@@ -37,7 +37,7 @@ def main() -> None:
     ratio = daily["data_dependent_seconds"] / floor if daily and floor else None
     rows = [
         _row("bank day, `votum run --no-send`, fresh process", daily.get("bank_day_seconds"), "s", 20),
-        _row("bank day, peak memory", daily.get("bank_day_peak_mb"), "MB", 1536),
+        _row("bank day, peak memory (the whole process tree)", daily.get("bank_day_peak_mb"), "MB", 1536),
         _row("bank day, warm Prefect worker", daily.get("worker_day_seconds"), "s", 12),
         _row("small day, `votum run --no-send`, fresh process", daily.get("small_day_seconds"), "s", 8),
         _row("data-dependent part / floor query", ratio, "x", 3),

@@ -20,8 +20,8 @@ import duckdb
 
 from flows.intraday import validation
 from flows.intraday.batches import Batch
-from flows.quality.gates import QualityReport, RuleOutcome
-from flows.quality.gx_project import MART_SUITE, data_docs_index
+from flows.quality.gates import QualityReport, RuleOutcome, marts_report
+from flows.quality.gx_project import MART_SUITE
 from flows.settings import Settings
 from flows.warehouse import open_warehouse
 
@@ -54,15 +54,7 @@ def check_batch_marts(
         outcomes = _validate_batch_rows(settings, batch)
     with open_warehouse(settings.warehouse_path) as con:
         validation.record(con, batch.day, results_key(batch), outcomes)
-    return QualityReport(
-        outcomes=tuple(outcomes),
-        hold_reasons=tuple(
-            f"quality gate on the marts of batch {batch.label}: {o.description} ({o.unexpected})"
-            for o in outcomes
-            if not o.passed
-        ),
-        data_docs=data_docs_index(settings),
-    )
+    return marts_report(settings, outcomes, f" of batch {batch.label}")
 
 
 def _validate_batch_rows(settings: Settings, batch: Batch) -> list[RuleOutcome]:

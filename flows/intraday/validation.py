@@ -16,9 +16,8 @@ from typing import Any
 import duckdb
 
 from flows.intraday.batches import INTRADAY_FOLDER, Batch
-from flows.quality.gates import QualityError, RuleOutcome, expectation_error
+from flows.quality.gates import QualityError, RuleOutcome, suite_outcomes
 from flows.quality.gx_project import RESULT_FORMAT, open_context, release_engine, warehouse_url
-from flows.quality.rules import RULES_BY_KEY
 from flows.quality.sql_support import ensure_quality_objects
 from flows.settings import Settings
 from flows.warehouse import transaction
@@ -105,23 +104,7 @@ def validate(settings: Settings, database: Path, batch: Batch, suite: str) -> li
 
 
 def _outcomes(result: Any, suite: str) -> list[RuleOutcome]:
-    outcomes, problems = [], []
-    for item in result.results:
-        rule = RULES_BY_KEY[(suite, (item.expectation_config.meta or {})["votum_rule"])]
-        problem = expectation_error(item.exception_info)
-        if problem is not None:
-            problems.append(f"{rule.suite}.{rule.name}: {problem}")
-            continue
-        outcomes.append(
-            RuleOutcome(
-                rule.suite,
-                rule.name,
-                rule.description,
-                rule.action,
-                int((item.result or {}).get("observed_value") or 0),
-                bool(item.success),
-            )
-        )
+    outcomes, problems = suite_outcomes(suite, result.results)
     if problems:
         # A rule that could not run says nothing about the data: stop, never pass it.
         raise QualityError(

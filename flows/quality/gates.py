@@ -87,6 +87,44 @@ class QualityReport:
         return tuple(o for o in self.outcomes if not o.passed)
 
 
+def suite_outcomes(suite: str, results: Sequence[Any]) -> tuple[list[RuleOutcome], list[str]]:
+    """Per rule of ``suite``, how many rows broke it (from Great Expectations' results),
+    and the rules that could not run at all, with why."""
+    outcomes, problems = [], []
+    for item in results:
+        rule = _RULES[(suite, (item.expectation_config.meta or {})["votum_rule"])]
+        problem = expectation_error(item.exception_info)
+        if problem is not None:
+            problems.append(f"{rule.suite}.{rule.name}: {problem}")
+            continue
+        outcomes.append(
+            RuleOutcome(
+                rule.suite,
+                rule.name,
+                rule.description,
+                rule.action,
+                int((item.result or {}).get("observed_value") or 0),
+                bool(item.success),
+            )
+        )
+    return outcomes, problems
+
+
+def marts_report(
+    settings: Settings, outcomes: Sequence[RuleOutcome], of: str = ""
+) -> QualityReport:
+    """What the mart suites' outcomes mean: any failure holds (the day, or ``of`` it)."""
+    return QualityReport(
+        outcomes=tuple(outcomes),
+        hold_reasons=tuple(
+            f"quality gate on the marts{of}: {o.description} ({o.unexpected})"
+            for o in outcomes
+            if not o.passed
+        ),
+        data_docs=data_docs_index(settings),
+    )
+
+
 def expectation_error(info: Any) -> str | None:
     if not info:
         return None
@@ -130,24 +168,9 @@ def run_checkpoint(
     context.build_data_docs(resource_identifiers=list(result.run_results))
     outcomes, problems = [], []
     for suite_result in result.run_results.values():
-        for item in suite_result.results:
-            meta = item.expectation_config.meta or {}
-            rule = _RULES[(suite_result.suite_name, meta["votum_rule"])]
-            problem = expectation_error(item.exception_info)
-            if problem is not None:
-                problems.append(f"{rule.suite}.{rule.name}: {problem}")
-                continue
-            unexpected = int((item.result or {}).get("observed_value") or 0)
-            outcomes.append(
-                RuleOutcome(
-                    rule.suite,
-                    rule.name,
-                    rule.description,
-                    rule.action,
-                    unexpected,
-                    bool(item.success),
-                )
-            )
+        read, failed = suite_outcomes(suite_result.suite_name, suite_result.results)
+        outcomes += read
+        problems += failed
     if problems:
         # A rule that could not run says nothing about the data: stop, never pass it.
         raise QualityError(
@@ -339,12 +362,4 @@ def check_marts(
         outcomes = run_checkpoint(settings, MART_CHECKPOINT)
     with open_warehouse(settings.warehouse_path) as con:
         _record(con, run_date, outcomes)
-    return QualityReport(
-        outcomes=tuple(outcomes),
-        hold_reasons=tuple(
-            f"quality gate on the marts: {o.description} ({o.unexpected})"
-            for o in outcomes
-            if not o.passed
-        ),
-        data_docs=data_docs_index(settings),
-    )
+    return marts_report(settings, outcomes)

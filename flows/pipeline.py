@@ -63,7 +63,7 @@ from flows.report.extract import (
 from flows.report.model import BankReport, BranchReport
 from flows.report.opt_outs import sync_client_opt_outs
 from flows.runs.artifact import publish_run_summary
-from flows.runs.build_processes import start_build_processes
+from flows.runs.build_processes import done_with_build_processes, start_build_processes
 from flows.runs.dates import DateDecision, decide_run_date, last_processed_day
 from flows.runs.day_summary import DaySummary, format_summary, summarize_day
 from flows.runs.held_days import RELEASED, refuse_contrary_decision
@@ -389,6 +389,7 @@ def _daily_stages(
         )
 
     mart_quality = record.stage("quality_marts", lambda: check_mart_quality(run_date))
+    done_with_build_processes()
     logger.info(
         "quality (marts): %d rules in %.1fs", len(mart_quality.outcomes), seconds["quality_marts"]
     )

@@ -208,6 +208,15 @@ class Settings(BaseSettings):
             "VOTUM_MIN_QUARANTINE_ROWS of them are faulty)."
         ),
     )
+    quality_memory_limit: str = Field(
+        default="512MB",
+        pattern=r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|KiB|MiB|GiB)$",
+        description=(
+            "DuckDB's memory limit for the quality gates' queries (counts over the day's "
+            "rows): above it DuckDB drops cached pages of the warehouse file or spills to "
+            "disk instead of holding the whole snapshot in memory."
+        ),
+    )
     quality_results_kept: int = Field(
         default=60,
         ge=1,

@@ -122,3 +122,20 @@ def test_a_dbt_process_that_died_is_told_with_its_log(two_days: Settings) -> Non
     message = str(raised.value)
     assert "dbt's process ended" in message
     assert str(two_days.logs_dir / "dbt-process.log") in message
+
+
+def test_a_run_done_with_its_side_processes_lets_them_end_unless_kept(
+    two_days: Settings,
+) -> None:
+    from flows.runs.build_processes import build_processes_kept, done_with_build_processes
+
+    process = _start(two_days)
+    with build_processes_kept():
+        done_with_build_processes()
+    assert process.process.poll() is None  # kept: the next day uses it
+    done_with_build_processes()
+    assert process.process.wait(timeout=30) == 0  # ended on its own, its memory freed
+    key = dbt_process._key(_common_args(two_days, None), dbt_environment(two_days))
+    assert side_process.side_process_for(dbt_process.MODULE, key) is None
+    invoke_dbt(two_days, ["test", "--select", "fct_rating_changes"])  # here, in-process
+    assert process.served == 0

@@ -30,6 +30,7 @@ from flows.errors import VotumError
 from flows.links import path_of, unsubscribe_links
 from flows.pipeline import daily_run, intraday_run, weekly_report
 from flows.report.extract import week_label
+from flows.runs.build_processes import build_processes_kept
 from flows.runs.dates import last_processed_day
 from flows.runs.parameters import DailyRunParameters, IntradayRunParameters, WeeklyReportParameters
 from flows.settings import Settings, get_settings
@@ -149,7 +150,9 @@ def _run_days(
 ) -> None:
     drop_dates = generated.drop_dates
     clock_file = settings.home_dir / "demo" / "clock"
-    with DemoMailServer(mailbox) as server:
+    # The days run one after the other in this process: their side processes (the
+    # quality gates, dbt with its parsed project) are started once for all of them.
+    with DemoMailServer(mailbox) as server, build_processes_kept():
         # The flow's tasks read their settings from the environment: point them at the
         # local server for this process only.
         os.environ.update(

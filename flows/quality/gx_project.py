@@ -60,7 +60,9 @@ def warehouse_url(settings: Settings) -> str:
             f"postgresql+psycopg2://{login}@{settings.pg_host}:{settings.pg_port}/"
             f"{quote(settings.pg_database, safe='')}"
         )
-    return f"duckdb:///{settings.warehouse_path}"
+    # DuckDB settings ride on the URL (duckdb_engine passes its query on as config).
+    limit = quote(settings.quality_memory_limit.replace(" ", ""), safe="")
+    return f"duckdb:///{settings.warehouse_path}?memory_limit={limit}"
 
 
 def data_docs_index(settings: Settings) -> Path:

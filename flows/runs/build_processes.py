@@ -9,10 +9,14 @@ library loaded already) is imported here on a thread instead
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from flows.preload import preload
 from flows.quality.checkpoint_process import start_checkpoint_process
 from flows.quality.gx_project import import_great_expectations
 from flows.settings import Settings
+from flows.side_process import let_side_processes_go
 from flows.transform import import_dbt, start_dbt_beside_the_run
 
 
@@ -26,3 +30,26 @@ def start_build_processes(settings: Settings, *, gates: bool = True) -> None:
         loaders.append(import_dbt)
     if loaders:
         preload(loaders)
+
+
+_kept = False
+
+
+@contextmanager
+def build_processes_kept() -> Iterator[None]:
+    """Keep the side processes from one run to the next within this process (the demo
+    runs its days one after the other): they are started, and dbt's project parsed, once."""
+    global _kept
+    _kept = True
+    try:
+        yield
+    finally:
+        _kept = False
+
+
+def done_with_build_processes() -> None:
+    """The run has no more checkpoints or dbt commands (after the mart gate): let the
+    side processes end now, so that their memory is free while the run plans and sends,
+    unless they are kept (:func:`build_processes_kept`)."""
+    if not _kept:
+        let_side_processes_go()

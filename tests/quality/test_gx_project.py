@@ -55,3 +55,22 @@ def test_every_rule_is_an_expectation_of_its_suite() -> None:
         metas = [e["meta"]["votum_rule"] for e in suite["expectations"]]
         assert rule.name in metas, (rule.suite, rule.name)
         assert metas.count(rule.name) == 1
+
+
+def test_the_gates_duckdb_connection_has_the_memory_limit(
+    votum_home: Path, monkeypatch: Any
+) -> None:
+    import sqlalchemy
+
+    from flows.quality.gx_project import warehouse_url
+
+    monkeypatch.setenv("VOTUM_QUALITY_MEMORY_LIMIT", "300MB")
+    settings = get_settings()
+    settings.ensure_home()
+    engine = sqlalchemy.create_engine(warehouse_url(settings))
+    try:
+        with engine.connect() as con:
+            limit = con.execute(sqlalchemy.text("SELECT current_setting('memory_limit')")).scalar()
+    finally:
+        engine.dispose()
+    assert str(limit).replace(" ", "") in {"286.1MiB", "300.0MB"}

@@ -604,6 +604,9 @@ def _intraday_batch(record: RunRecord, batch: Batch) -> IntradayBatchPlan:
         f"{prefix}_quality_raw", lambda: check_batch_quality(batch, source, load)
     )
     record.stage(f"{prefix}_dbt_build", build_batch_marts)
+    if get_settings().dbt_target != "duckdb":
+        # Planning reads the DuckDB file: the marts the engine built come back first.
+        record.stage(f"{prefix}_mirror_marts", mirror_built_marts)
     marts = record.stage(f"{prefix}_quality_marts", lambda: check_batch_mart_quality(batch))
     hold = "; ".join(marts.hold_reasons) or None
     plan = record.stage(f"{prefix}_plan", lambda: plan_batch_emails(batch, load, hold))

@@ -23,9 +23,13 @@ import pytest
 from flows.demo.drops.generate import generate_drops
 from flows.engines.target import checked_target
 from flows.errors import ConfigurationError
-from flows.pipeline import ReportSummary, daily_run, weekly_report
+from flows.pipeline import ReportSummary, daily_run, intraday_run, weekly_report
 from flows.runs.day_summary import DaySummary
-from flows.runs.parameters import DailyRunParameters, WeeklyReportParameters
+from flows.runs.parameters import (
+    DailyRunParameters,
+    IntradayRunParameters,
+    WeeklyReportParameters,
+)
 from flows.runs.status import collect_status
 from flows.settings import Settings, get_settings
 from flows.warehouse import open_warehouse
@@ -35,6 +39,8 @@ from tests.smtp_server import ReceivedMessage, RecordingSmtpServer
 # Wednesday 2026-03-04 to Tuesday 2026-03-10; the report of ISO week 10 (03-02 to 03-08).
 START, DAYS, CLIENTS, SEED = date(2026, 3, 4), 5, 500, 7
 WEEK, REPORT_DAY = "2026-W10", date(2026, 3, 11)
+# Intraday batches: (index of the drop day, delivery time), on two of the days.
+INTRADAY_BATCHES = ((1, "101500"), (3, "141000"))
 PUBLIC_MARTS = ("fct_rating_changes", "fct_client_rating_changes", "mart_adoption_weekly")
 
 
@@ -66,11 +72,14 @@ class Runs:
 
 def _run_everything(inbox: Path, drop_dates: list[date], smtp: RecordingSmtpServer) -> EngineRun:
     smtp.reset()
-    summaries = [
-        summary
-        for day in drop_dates
-        if (summary := daily_run(DailyRunParameters(run_date=day, inbox=inbox))) is not None
-    ]
+    summaries = []
+    for day in drop_dates:
+        summary = daily_run(DailyRunParameters(run_date=day, inbox=inbox))
+        if summary is not None:
+            summaries.append(summary)
+        # The day's intraday batches, after its morning (their emails and ledger rows
+        # are compared with the rest).
+        intraday_run(IntradayRunParameters(run_date=day, inbox=inbox))
     report = weekly_report(WeeklyReportParameters(week=WEEK, today=REPORT_DAY))
     return EngineRun(get_settings(), summaries, report, smtp.messages)
 
@@ -80,7 +89,11 @@ def scenario(prefect_server: str, tmp_path_factory: pytest.TempPathFactory) -> I
     """The drops, a mail server, and the reference run on DuckDB."""
     root = tmp_path_factory.mktemp("pipeline-on-engines")
     inbox = root / "inbox"
-    drop_dates = list(generate_drops(inbox, START, DAYS, CLIENTS, seed=SEED).drop_dates)
+    generated = generate_drops(
+        inbox, START, DAYS, CLIENTS, seed=SEED, intraday_batches=INTRADAY_BATCHES
+    )
+    drop_dates = list(generated.drop_dates)
+    assert len(generated.intraday_batches) == len(INTRADAY_BATCHES)
     with RecordingSmtpServer() as smtp, pytest.MonkeyPatch.context() as patch:
         patch.setenv("VOTUM_SMTP_HOST", smtp.host)
         patch.setenv("VOTUM_SMTP_PORT", str(smtp.port))
@@ -204,6 +217,7 @@ def test_the_same_emails_reach_the_same_people(runs: Runs) -> None:
     assert on_duckdb == mails(runs.engine)
     kinds = Counter(kind for kind, *_ in on_duckdb.elements())
     assert kinds["client_digest"] > 0 and kinds["advisor_worklist"] > 0
+    assert kinds["client_intraday"] > 0 and kinds["advisor_intraday"] > 0
     assert kinds["adoption_report"] > 0 and kinds["adoption_summary"] == 1
 
 

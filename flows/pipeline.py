@@ -530,10 +530,16 @@ def check_batch_quality(batch: Batch, source: SourceFile, load: FileLoad) -> int
 
 
 @task(name="build-batch-marts", cache_policy=NO_CACHE)
-def build_batch_marts() -> int:
+def build_batch_marts(day: date) -> int:
     """dbt builds what a batch changes: the rating history, the day's changes and the
-    change-by-client rows of the day (raw.run_context), and the notification lines."""
-    return len(build_selected(get_settings(), list(INTRADAY_MODELS)).nodes)
+    change-by-client rows of the day (raw.run_context), and the notification lines.
+    On PostgreSQL or Spark the day is built whole, as its morning run does: publishing
+    the raw layer there can drop views of the project over a table that changed, and
+    only a whole build makes them again."""
+    settings = get_settings()
+    if settings.dbt_target != "duckdb":
+        return len(build_day(settings, day).nodes)
+    return len(build_selected(settings, list(INTRADAY_MODELS)).nodes)
 
 
 @task(name="check-batch-mart-quality", cache_policy=NO_CACHE)
@@ -603,7 +609,7 @@ def _intraday_batch(record: RunRecord, batch: Batch) -> IntradayBatchPlan:
     quarantined = record.stage(
         f"{prefix}_quality_raw", lambda: check_batch_quality(batch, source, load)
     )
-    record.stage(f"{prefix}_dbt_build", build_batch_marts)
+    record.stage(f"{prefix}_dbt_build", lambda: build_batch_marts(batch.day))
     if get_settings().dbt_target != "duckdb":
         # Planning reads the DuckDB file: the marts the engine built come back first.
         record.stage(f"{prefix}_mirror_marts", mirror_built_marts)

@@ -24,6 +24,7 @@ from flows.demo.drops.generate import generate_drops
 from flows.engines.target import checked_target
 from flows.errors import ConfigurationError
 from flows.pipeline import ReportSummary, daily_run, intraday_run, weekly_report
+from flows.report.wording import TEXTS
 from flows.runs.day_summary import DaySummary
 from flows.runs.parameters import (
     DailyRunParameters,
@@ -41,6 +42,7 @@ START, DAYS, CLIENTS, SEED = date(2026, 3, 4), 5, 500, 7
 WEEK, REPORT_DAY = "2026-W10", date(2026, 3, 11)
 # Intraday batches: (index of the drop day, delivery time), on two of the days.
 INTRADAY_BATCHES = ((1, "101500"), (3, "141000"))
+MINUTES_TO_INBOX = TEXTS["de"]["median_minutes_to_inbox"].removeprefix("Median ")
 PUBLIC_MARTS = ("fct_rating_changes", "fct_client_rating_changes", "mart_adoption_weekly")
 
 
@@ -225,13 +227,23 @@ def _text_body(message: ReceivedMessage) -> str:
     part = message.message.get_body(preferencelist=("plain",))
     assert part is not None
     text = str(part.get_content())
-    # The worklist names the minute its digests went out, which differs between runs.
-    return "\n".join(line for line in text.splitlines() if "Uhr" not in line)
+    # The worklist names the minute its digests went out, and the report the minutes
+    # from an intraday batch's delivery to the mail server's acceptance of its emails:
+    # both depend on when each run sent, which differs between runs.
+    return "\n".join(
+        line for line in text.splitlines() if "Uhr" not in line and MINUTES_TO_INBOX not in line
+    )
 
 
 def test_the_delivery_ledgers_are_equal(runs: Runs) -> None:
+    # The reports' content (the branch's, the bank's, each advisor's) holds the minutes
+    # from an intraday batch to its emails' acceptance, which depend on when each run
+    # sent (see _text_body): their bodies are compared by
+    # test_the_same_emails_reach_the_same_people without that line.
     query = (
-        "SELECT message_key, kind, business_day, recipient_id, content_sha256, status "
+        "SELECT message_key, kind, business_day, recipient_id, "
+        "CASE WHEN kind LIKE 'adoption_%' OR kind = 'advisor_weekly' THEN NULL "
+        "ELSE content_sha256 END, status "
         "FROM ops.delivery_ledger"
     )
     on_duckdb = _rows(runs.duckdb.settings, query)
@@ -287,10 +299,12 @@ def test_an_unknown_target_is_refused_with_the_known_ones(
 
 
 def test_status_names_the_engine_without_the_password(runs: Runs) -> None:
-    status = collect_status(runs.engine.settings)
+    status = collect_status(runs.engine.settings, runs=50)
     assert status.engine.startswith(f"{runs.name} ")
     if runs.server is not None:
         assert f"/{runs.database} (marts in schema public)" in status.engine
         assert runs.server.password not in json.dumps(status.as_json())
-    assert [r.outcome for r in status.runs].count("succeeded") == DAYS + 1
+    assert {r.outcome for r in status.runs} == {"succeeded"}
+    assert sum(r.flow != "intraday" for r in status.runs) == DAYS + 1  # the days, the report
+    assert sum(r.flow == "intraday" for r in status.runs) >= len(INTRADAY_BATCHES)
     assert collect_status(runs.duckdb.settings).engine.startswith("duckdb ")

@@ -3,6 +3,7 @@ spec on hand-made days whose right answers are written out below."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
@@ -91,6 +92,14 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
         for day in (MON, TUE, WED):
             _run_day(settings, inbox, day)
         yield settings
+
+
+def _copy_of(built: Settings, tmp_path: Path) -> Settings:
+    """Settings of a home of its own holding a copy of the built warehouse."""
+    home = tmp_path / "copy"
+    home.mkdir()
+    shutil.copy(built.warehouse_path, home / "warehouse.duckdb")
+    return built.model_copy(update={"home": home})
 
 
 def _rows(settings: Settings, sql: str) -> list[tuple[object, ...]]:
@@ -227,12 +236,7 @@ def test_dbt_unit_tests_of_the_change_rules_pass(built: Settings) -> None:
 
 def test_a_failing_data_test_is_reported_by_name(tmp_path: Path, built: Settings) -> None:
     # A copy of the warehouse with a planted fault: dbt's tests must catch it.
-    import shutil
-
-    home = tmp_path / "copy"
-    home.mkdir()
-    shutil.copy(built.warehouse_path, home / "warehouse.duckdb")
-    settings = built.model_copy(update={"home": home})
+    settings = _copy_of(built, tmp_path)
     with duckdb.connect(str(settings.warehouse_path)) as con:
         con.execute("UPDATE fct_rating_changes SET change_type = 'sideways' WHERE isin = ?", [SAP])
     with pytest.raises(TransformError) as raised:
@@ -241,12 +245,7 @@ def test_a_failing_data_test_is_reported_by_name(tmp_path: Path, built: Settings
 
 
 def test_seeds_are_loaded_only_when_they_change(tmp_path: Path, built: Settings) -> None:
-    import shutil
-
-    home = tmp_path / "copy"
-    home.mkdir()
-    shutil.copy(built.warehouse_path, home / "warehouse.duckdb")
-    settings = built.model_copy(update={"home": home})
+    settings = _copy_of(built, tmp_path)
     again = build_marts(settings, WED)
     assert not [n for n in again.nodes if "seed" in n.resource_type]
     with duckdb.connect(str(settings.warehouse_path)) as con:
@@ -259,12 +258,7 @@ def test_seeds_are_loaded_only_when_they_change(tmp_path: Path, built: Settings)
 
 
 def test_views_are_created_only_when_the_project_changes(tmp_path: Path, built: Settings) -> None:
-    import shutil
-
-    home = tmp_path / "copy"
-    home.mkdir()
-    shutil.copy(built.warehouse_path, home / "warehouse.duckdb")
-    settings = built.model_copy(update={"home": home})
+    settings = _copy_of(built, tmp_path)
     # A new warehouse path is a new fingerprint: the first build creates the views.
     first = build_marts(settings, WED)
     assert "stg_drop__holdings" in {n.name for n in first.nodes}
@@ -289,12 +283,7 @@ def test_views_are_created_only_when_the_project_changes(tmp_path: Path, built: 
 def test_a_fault_seen_through_a_view_not_created_again_is_caught(
     tmp_path: Path, built: Settings
 ) -> None:
-    import shutil
-
-    home = tmp_path / "copy"
-    home.mkdir()
-    shutil.copy(built.warehouse_path, home / "warehouse.duckdb")
-    settings = built.model_copy(update={"home": home})
+    settings = _copy_of(built, tmp_path)
     build_marts(settings, WED)
     with duckdb.connect(str(settings.warehouse_path)) as con:
         con.execute(
@@ -309,7 +298,6 @@ def test_a_fault_seen_through_a_view_not_created_again_is_caught(
 
 def test_docs_show_the_way_from_the_drop_to_each_email(tmp_path: Path, built: Settings) -> None:
     import json
-    import shutil
 
     home = tmp_path / "docs"
     home.mkdir()

@@ -44,7 +44,12 @@ import duckdb
 
 from benchmarks.bench_daily_run import BENCH, VOTUM, Measured, _daily, _generate, _run, _target
 from benchmarks.bench_dispatch import _free_port
-from benchmarks.floor_query import LABELS
+from benchmarks.floor_query import (
+    LABELS,
+    NORMALISED_RATING,
+    affected_positions_sql,
+    print_floor,
+)
 from benchmarks.worker_run import WorkerRun, run_intraday, running_worker
 from flows.notify.ledger import expire_overdue
 from flows.settings import Settings
@@ -375,51 +380,23 @@ def floor_sql(history_drop: Path, day_drop: Path, batch_file: Path) -> str:
     history AS (
         SELECT r.isin, r.delivered, l.code, lag(l.code) OVER w AS previous_code
         FROM ratings r
-        JOIN labels l ON l.label = trim(regexp_replace(lower(replace(replace(r.rating, '_', ' '), '-', ' ')), '\\s+', ' ', 'g'))
+        JOIN labels l ON l.label = {NORMALISED_RATING}
         WINDOW w AS (PARTITION BY r.isin ORDER BY r.delivered, r.rated_at)
     ),
     changes AS (
         SELECT * FROM history
         WHERE delivered = 2 AND previous_code IS NOT NULL AND code <> previous_code
     ),
-    holdings AS (
-        SELECT client_id, isin, quantity, market_value_eur
-        FROM read_csv('{day_drop}/holdings.csv',
-                      columns = {{'client_id': 'VARCHAR', 'isin': 'VARCHAR', 'quantity': 'DECIMAL(18,4)',
-                                 'market_value_eur': 'DECIMAL(18,2)', 'as_of': 'VARCHAR'}}, header = true)
-    ),
-    affected AS (
-        SELECT h.client_id, c.isin, c.code, c.previous_code, h.quantity, h.market_value_eur
-        FROM changes c JOIN holdings h USING (isin)
-        WHERE h.quantity > 0
-    ),
-    totals AS (
-        SELECT client_id, sum(market_value_eur) AS portfolio
-        FROM holdings WHERE client_id IN (SELECT client_id FROM affected)
-        GROUP BY client_id
-    ),
-    clients AS (
-        SELECT client_id, email, notify_opt_in
-        FROM read_csv('{history_drop}/clients.csv', all_varchar = true)
-        WHERE client_id IN (SELECT client_id FROM affected)
-    )
-    SELECT a.*, a.market_value_eur / t.portfolio AS portfolio_weight,
-           lower(trim(cl.notify_opt_in)) IN ('true', 'ja', '1')
-           AND regexp_full_match(cl.email, '^[^@\\s]+@[^@\\s]+\\.[A-Za-z]{{2,}}$') AS notify_eligible
-    FROM affected a JOIN totals t USING (client_id) LEFT JOIN clients cl USING (client_id)
+    {
+        affected_positions_sql(
+            day_drop, history_drop, "WHERE client_id IN (SELECT client_id FROM affected)"
+        )
+    }
     """
 
 
 def floor_main(history_drop: Path, day_drop: Path, batch_file: Path) -> None:
-    started = time.perf_counter()
-    con = duckdb.connect()
-    rows = con.execute(
-        f"SELECT count(*), count(DISTINCT client_id) FROM "
-        f"({floor_sql(history_drop, day_drop, batch_file)})"
-    ).fetchone()
-    seconds = time.perf_counter() - started
-    assert rows is not None
-    print(json.dumps({"seconds": seconds, "rows": rows[0], "clients": rows[1]}))
+    print_floor(floor_sql(history_drop, day_drop, batch_file))
 
 
 STAGE_ORDER = ("find_batches", "ingest", "quality_raw", "dbt_build", "quality_marts", "plan")

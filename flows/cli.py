@@ -812,5 +812,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
 
 
+def run() -> None:
+    """The ``votum`` console command: :func:`main`, then the process ends as soon as its
+    exit handlers are done (:mod:`flows.process_end`)."""
+    from flows.process_end import end_after_exit_handlers
+
+    exit_code = end_after_exit_handlers()
+    exit_code.value = main()
+    sys.exit(exit_code.value)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

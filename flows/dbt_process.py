@@ -22,6 +22,7 @@ from flows.dbt_results import NodeResult, node_results
 from flows.errors import TransformError
 from flows.side_process import (
     SideProcessEndedError,
+    end_side_process,
     log_line,
     reply_channel,
     side_process_for,
@@ -137,3 +138,4 @@ def serve(common_args: list[str]) -> None:
 
 if __name__ == "__main__":
     serve(json.loads(sys.argv[1]))
+    end_side_process()

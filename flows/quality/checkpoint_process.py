@@ -23,7 +23,7 @@ from flows.quality.gates import (
 )
 from flows.quality.gx_project import import_great_expectations
 from flows.settings import Settings, get_settings
-from flows.side_process import log_line, reply_channel, start_side_process
+from flows.side_process import end_side_process, log_line, reply_channel, start_side_process
 
 
 def start_checkpoint_process(settings: Settings) -> bool:
@@ -68,3 +68,4 @@ def serve(overrides: dict[str, object]) -> None:
 
 if __name__ == "__main__":
     serve(json.loads(sys.argv[1]))
+    end_side_process()

@@ -747,6 +747,15 @@ RUNS_A_FLOW = frozenset({"run", "intraday", "dispatch", "report", "release", "de
 BUILDS_MARTS = frozenset({"run", "demo"})
 
 
+def _convert_python_values_once() -> None:
+    """pyarrow imports pandas (about 0.3 s of one core) the first time it converts
+    Python values, which every run does (the suppression list, the ledger). Done here,
+    it is paid while this process waits for its Prefect server, not during the ingest."""
+    import pyarrow as pa
+
+    pa.array([], pa.string())
+
+
 @contextmanager
 def _flows_ready(args: argparse.Namespace, settings: Settings) -> Iterator[None]:
     """Around a command that runs a flow: its Prefect server (unless PREFECT_API_URL
@@ -776,6 +785,7 @@ def _flows_ready(args: argparse.Namespace, settings: Settings) -> Iterator[None]
         temporary_settings,
     )
 
+    _convert_python_values_once()
     server.wait_until_ready(float(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()))
     # Heartbeats tell a long-lived server that a flow run still lives; this server lives
     # and dies with the run's process, and joining the heartbeat thread costs a second.

@@ -253,7 +253,7 @@ def _one_run(flow_name: str, purpose: str, **where: Any) -> Iterator[RunRecord]:
     attach_log_file(settings)
     with (
         run_lock(settings.run_lock_path, purpose),
-        held_warehouse(settings.warehouse_path),
+        held_warehouse(settings.warehouse_path, memory_limit=settings.warehouse_memory_limit),
         recorded_run(
             settings,
             flow_name,

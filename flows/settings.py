@@ -208,6 +208,17 @@ class Settings(BaseSettings):
             "VOTUM_MIN_QUARANTINE_ROWS of them are faulty)."
         ),
     )
+    warehouse_memory_limit: str = Field(
+        default="1GB",
+        pattern=r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|KiB|MiB|GiB)$",
+        description=(
+            "DuckDB's memory limit for a run's own work in the warehouse (loading the "
+            "drop, planning the emails): above it DuckDB drops cached pages of the "
+            "warehouse file or spills to temporary files beside it instead of keeping "
+            "everything it has read in memory. A run that stops with an out-of-memory "
+            "error says so and names this setting."
+        ),
+    )
     quality_memory_limit: str = Field(
         default="512MB",
         pattern=r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|KiB|MiB|GiB)$",

@@ -72,14 +72,21 @@ def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> boo
     return bool(row and row[0])
 
 
-# The warehouses this process holds open for a run (see held_warehouse).
+# The warehouses this process holds open for a run (see held_warehouse), and the
+# memory limit each was opened with.
 _HELD: dict[Path, duckdb.DuckDBPyConnection] = {}
+_HELD_LIMITS: dict[Path, str | None] = {}
 
 
-def _connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def _connect(
+    path: Path, *, read_only: bool = False, memory_limit: str | None = None
+) -> duckdb.DuckDBPyConnection:
     path.parent.mkdir(parents=True, exist_ok=True)
+    config: dict[str, str | bool | int | float | list[str]] = (
+        {} if memory_limit is None else {"memory_limit": memory_limit.replace(" ", "")}
+    )
     try:
-        return duckdb.connect(str(path), read_only=read_only)
+        return duckdb.connect(str(path), read_only=read_only, config=config)
     except duckdb.IOException as exc:
         message = str(exc)
         if "lock" in message.lower():
@@ -93,7 +100,7 @@ def _connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnectio
 
 
 @contextmanager
-def held_warehouse(path: Path) -> Iterator[None]:
+def held_warehouse(path: Path, *, memory_limit: str | None = None) -> Iterator[None]:
     """Hold the warehouse open for the length of a run: every ``open_warehouse`` of it
     in this process meanwhile gets a cursor of the held database (a connection of its
     own, with its own transactions) instead of opening the file again, which reads its
@@ -101,16 +108,38 @@ def held_warehouse(path: Path) -> Iterator[None]:
     process cannot open the file while it is held, as during any write: the run lock
     serialises them. dbt and Great Expectations open the file with settings of their
     own, which DuckDB refuses beside a held connection: they run inside
-    :func:`let_go_of_warehouse`."""
+    :func:`let_go_of_warehouse`.
+
+    ``memory_limit`` (``VOTUM_WAREHOUSE_MEMORY_LIMIT``) is DuckDB's for the held
+    database, so for every cursor of it: without one DuckDB keeps the pages it has read
+    (a bank's holdings snapshot) cached up to most of the machine's memory."""
     key = path.resolve()
     if key in _HELD:
         yield
         return
-    _HELD[key] = _connect(path)
+    _HELD[key] = _connect(path, memory_limit=memory_limit)
+    _HELD_LIMITS[key] = memory_limit
     try:
         yield
     finally:
         _HELD.pop(key).close()
+        _HELD_LIMITS.pop(key, None)
+
+
+@contextmanager
+def out_of_memory_explained(stage: str) -> Iterator[None]:
+    """DuckDB's out-of-memory error in a run's stage, as a warehouse error that says
+    which stage and which setting to raise."""
+    try:
+        yield
+    except duckdb.OutOfMemoryException as exc:
+        limit = next(iter(_HELD_LIMITS.values()), None)
+        raise WarehouseError(
+            f"Stage {stage} ran out of memory in DuckDB"
+            + (f" (VOTUM_WAREHOUSE_MEMORY_LIMIT is {limit})" if limit else "")
+            + f": {str(exc).splitlines()[0]}. Raise VOTUM_WAREHOUSE_MEMORY_LIMIT (or give "
+            "the machine more memory) and run the day again: it picks up where this one stopped."
+        ) from exc
 
 
 @contextmanager
@@ -125,7 +154,7 @@ def let_go_of_warehouse(path: Path) -> Iterator[None]:
     try:
         yield
     finally:
-        _HELD[key] = _connect(path)
+        _HELD[key] = _connect(path, memory_limit=_HELD_LIMITS.get(key))
 
 
 @contextmanager

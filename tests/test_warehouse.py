@@ -11,8 +11,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from flows.errors import DropError
-from flows.warehouse import held_warehouse, let_go_of_warehouse, open_warehouse, transaction
+from flows.errors import DropError, WarehouseError
+from flows.warehouse import (
+    held_warehouse,
+    let_go_of_warehouse,
+    open_warehouse,
+    out_of_memory_explained,
+    transaction,
+)
 
 
 def test_an_error_inside_rolls_back() -> None:
@@ -62,3 +68,34 @@ def test_a_held_warehouse_is_opened_once_and_let_go_of_for_other_libraries(
         check=False,
     )
     assert probe.returncode == 0, probe.stderr
+
+
+def _memory_limit(path: Path) -> str:
+    with open_warehouse(path) as con:
+        return str(con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
+
+
+def test_a_held_warehouse_keeps_its_memory_limit_after_being_let_go_of(tmp_path: Path) -> None:
+    path = tmp_path / "warehouse.duckdb"
+    with held_warehouse(path, memory_limit="300MB"):
+        assert _memory_limit(path) == "286.1 MiB"  # 300 MB as DuckDB reports it
+        with let_go_of_warehouse(path):
+            pass
+        assert _memory_limit(path) == "286.1 MiB"
+    with held_warehouse(path):
+        assert _memory_limit(path) != "286.1 MiB"  # DuckDB's own default
+
+
+def test_running_out_of_memory_names_the_stage_and_the_setting(tmp_path: Path) -> None:
+    path = tmp_path / "warehouse.duckdb"
+    with held_warehouse(path, memory_limit="20MB"), open_warehouse(path) as con:
+        con.execute("SET temp_directory = ''")  # nowhere to spill to
+        with (
+            pytest.raises(WarehouseError) as raised,
+            out_of_memory_explained("plan"),
+        ):
+            con.execute("SELECT list(i) FROM range(20000000) AS t(i)").fetchall()
+    message = str(raised.value)
+    assert message.startswith("Stage plan ran out of memory in DuckDB")
+    assert "(VOTUM_WAREHOUSE_MEMORY_LIMIT is 20MB)" in message
+    assert "Raise VOTUM_WAREHOUSE_MEMORY_LIMIT" in message

@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 from flows.errors import RunRefusedError, VotumError
 from flows.redact import redact_addresses, redact_database_error
 from flows.settings import Settings
-from flows.warehouse import ensure_schema, open_warehouse, table_exists
+from flows.warehouse import ensure_schema, open_warehouse, out_of_memory_explained, table_exists
 
 logger = logging.getLogger("votum.runs")
 T = TypeVar("T")
@@ -99,7 +99,8 @@ class RunRecord:
         self.stage_name = name
         self._write()
         started = time.perf_counter()
-        result = call()
+        with out_of_memory_explained(name):
+            result = call()
         self.stage_seconds[name] = round(time.perf_counter() - started, 3)
         return result
 

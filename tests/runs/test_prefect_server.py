@@ -7,6 +7,7 @@ import json
 import os
 import socket
 import urllib.request
+from importlib.metadata import version
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -71,3 +72,53 @@ def test_a_server_that_cannot_start_is_told_with_its_log(
     finally:
         server.stop()
     assert log.read_text(encoding="utf-8").strip()  # the server's own messages
+
+
+def _started(log: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[bytes, str]:
+    """Start, wait, ask the database, stop; the server's environment and its answer."""
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    server = start_temporary_server(log)
+    assert server is not None
+    try:
+        environment = Path(f"/proc/{server.process.pid}/environ").read_bytes()
+        server.wait_until_ready(120)
+        request = urllib.request.Request(
+            f"{server.api_url}/flows/filter", data=b"{}", method="POST",
+            headers={"Content-Type": "application/json"},
+        )  # fmt: skip
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            answer = reply.read().decode()
+    finally:
+        server.stop()
+    return environment, answer
+
+
+def test_the_database_is_migrated_once_per_prefect_version(
+    prefect_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = prefect_env / "logs" / "prefect-server.log"
+    skip = b"PREFECT_SERVER_DATABASE_MIGRATE_ON_START=false"
+    home = prefect_env / "prefect"
+
+    environment, answer = _started(log, monkeypatch)
+    assert skip not in environment  # a new database: created and migrated
+    assert answer == "[]"
+    assert [m.name for m in home.glob(".votum-migrated-*")] == [
+        f".votum-migrated-prefect-{version('prefect')}"
+    ]
+
+    environment, answer = _started(log, monkeypatch)
+    assert skip in environment  # migrated by this version before: not again
+    assert answer == "[]"
+
+    # Without its database (removed, or another PREFECT_HOME) it migrates again.
+    for path in home.glob("prefect.db*"):
+        path.unlink()
+    environment, answer = _started(log, monkeypatch)
+    assert skip not in environment
+    assert answer == "[]"
+
+    # A database configured by the user follows Prefect's own settings.
+    monkeypatch.setenv("PREFECT_API_DATABASE_MIGRATE_ON_START", "true")
+    environment, _ = _started(log, monkeypatch)
+    assert skip not in environment

@@ -18,6 +18,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from flows.errors import ConfigurationError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# A memory size as DuckDB's memory_limit takes it: 512MB, 1GB, 1.5 GiB.
+DUCKDB_MEMORY_SIZE = r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|KiB|MiB|GiB)$"
 
 
 class Settings(BaseSettings):
@@ -210,7 +212,7 @@ class Settings(BaseSettings):
     )
     warehouse_memory_limit: str = Field(
         default="1GB",
-        pattern=r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|KiB|MiB|GiB)$",
+        pattern=DUCKDB_MEMORY_SIZE,
         description=(
             "DuckDB's memory limit for a run's own work in the warehouse (loading the "
             "drop, planning the emails): above it DuckDB drops cached pages of the "
@@ -221,7 +223,7 @@ class Settings(BaseSettings):
     )
     quality_memory_limit: str = Field(
         default="512MB",
-        pattern=r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|KiB|MiB|GiB)$",
+        pattern=DUCKDB_MEMORY_SIZE,
         description=(
             "DuckDB's memory limit for the quality gates' queries (counts over the day's "
             "rows): above it DuckDB drops cached pages of the warehouse file or spills to "

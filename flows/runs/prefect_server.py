@@ -185,7 +185,7 @@ def start_temporary_server(log_path: Path) -> TemporaryPrefectServer | None:
         process, f"http://127.0.0.1:{port}/api", log_path, log, migrated_marker=marker
     )
     os.environ["PREFECT_API_URL"] = server.api_url
-    # Registered before Prefect is imported: atexit runs this last, after Prefect's own
-    # exit hooks (and its log and event workers, drained at thread shutdown) are done.
+    # Registered before Prefect is imported: atexit runs this after Prefect's own exit
+    # hooks (and its log and event workers, drained at thread shutdown) are done.
     atexit.register(server.stop)
     return server

@@ -10,16 +10,21 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import AfterValidator, Field, SecretStr, StringConstraints, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from flows.errors import ConfigurationError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-# A memory size as DuckDB's memory_limit takes it: 512MB, 1GB, 1.5 GiB.
-DUCKDB_MEMORY_SIZE = r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|KiB|MiB|GiB)$"
+# A memory size as DuckDB's memory_limit takes it (512MB, 1GB, 1.5 GiB), kept without
+# spaces so that it can ride on a connection URL as it is.
+DuckDBMemorySize = Annotated[
+    str,
+    StringConstraints(pattern=r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|KiB|MiB|GiB)$"),
+    AfterValidator(lambda size: size.replace(" ", "")),
+]
 
 
 class Settings(BaseSettings):
@@ -210,9 +215,8 @@ class Settings(BaseSettings):
             "VOTUM_MIN_QUARANTINE_ROWS of them are faulty)."
         ),
     )
-    warehouse_memory_limit: str = Field(
+    warehouse_memory_limit: DuckDBMemorySize = Field(
         default="1GB",
-        pattern=DUCKDB_MEMORY_SIZE,
         description=(
             "DuckDB's memory limit for a run's own work in the warehouse (loading the "
             "drop, planning the emails): above it DuckDB drops cached pages of the "
@@ -221,9 +225,8 @@ class Settings(BaseSettings):
             "error says so and names this setting."
         ),
     )
-    quality_memory_limit: str = Field(
+    quality_memory_limit: DuckDBMemorySize = Field(
         default="512MB",
-        pattern=DUCKDB_MEMORY_SIZE,
         description=(
             "DuckDB's memory limit for the quality gates' queries (counts over the day's "
             "rows): above it DuckDB drops cached pages of the warehouse file or spills to "

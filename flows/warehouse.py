@@ -83,7 +83,7 @@ def _connect(
 ) -> duckdb.DuckDBPyConnection:
     path.parent.mkdir(parents=True, exist_ok=True)
     config: dict[str, str | bool | int | float | list[str]] = (
-        {} if memory_limit is None else {"memory_limit": memory_limit.replace(" ", "")}
+        {} if memory_limit is None else {"memory_limit": memory_limit}
     )
     try:
         return duckdb.connect(str(path), read_only=read_only, config=config)

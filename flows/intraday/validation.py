@@ -16,7 +16,11 @@ from typing import Any
 import duckdb
 
 from flows.intraday.batches import INTRADAY_FOLDER, Batch
-from flows.quality.gates import QualityError, RuleOutcome, suite_outcomes
+from flows.quality.gates import (
+    RuleOutcome,
+    stop_if_rules_could_not_run,
+    suite_outcomes,
+)
 from flows.quality.gx_project import RESULT_FORMAT, open_context, release_engine, warehouse_url
 from flows.quality.sql_support import ensure_quality_objects
 from flows.settings import Settings
@@ -105,12 +109,7 @@ def validate(settings: Settings, database: Path, batch: Batch, suite: str) -> li
 
 def _outcomes(result: Any, suite: str) -> list[RuleOutcome]:
     outcomes, problems = suite_outcomes(suite, result.results)
-    if problems:
-        # A rule that could not run says nothing about the data: stop, never pass it.
-        raise QualityError(
-            f"{len(problems)} quality rule(s) of suite {suite} could not run on the "
-            "batch: " + "; ".join(problems[:5])
-        )
+    stop_if_rules_could_not_run(problems, f"suite {suite}", " on the batch")
     return outcomes
 
 

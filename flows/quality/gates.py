@@ -110,6 +110,14 @@ def suite_outcomes(suite: str, results: Sequence[Any]) -> tuple[list[RuleOutcome
     return outcomes, problems
 
 
+def stop_if_rules_could_not_run(problems: Sequence[str], of: str, on: str = "") -> None:
+    """A rule that could not run says nothing about the data: stop, never pass it."""
+    if problems:
+        raise QualityError(
+            f"{len(problems)} quality rule(s) of {of} could not run{on}: " + "; ".join(problems[:5])
+        )
+
+
 def marts_report(
     settings: Settings, outcomes: Sequence[RuleOutcome], of: str = ""
 ) -> QualityReport:
@@ -171,12 +179,7 @@ def run_checkpoint(
         read, failed = suite_outcomes(suite_result.suite_name, suite_result.results)
         outcomes += read
         problems += failed
-    if problems:
-        # A rule that could not run says nothing about the data: stop, never pass it.
-        raise QualityError(
-            f"{len(problems)} quality rule(s) of checkpoint {name} could not run: "
-            + "; ".join(problems[:5])
-        )
+    stop_if_rules_could_not_run(problems, f"checkpoint {name}")
     return outcomes
 
 

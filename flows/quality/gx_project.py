@@ -61,7 +61,7 @@ def warehouse_url(settings: Settings) -> str:
             f"{quote(settings.pg_database, safe='')}"
         )
     # DuckDB settings ride on the URL (duckdb_engine passes its query on as config).
-    limit = quote(settings.quality_memory_limit.replace(" ", ""), safe="")
+    limit = quote(settings.quality_memory_limit, safe="")
     return f"duckdb:///{settings.warehouse_path}?memory_limit={limit}"
 
 

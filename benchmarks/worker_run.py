@@ -47,6 +47,7 @@ class _Server:
             sock.bind(("127.0.0.1", 0))
             self.port = int(sock.getsockname()[1])
         self.api_url = f"http://127.0.0.1:{self.port}/api"
+        self.worker_log: Path | None = None
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("VOTUM_", "PREFECT_"))}
@@ -150,7 +151,7 @@ def running_worker(
             server.prefect("--no-prompt", "deploy", "--name", name)
         _without_schedules(server)
         worker = _spawn(
-            [PREFECT, "worker", "start", "--pool", "votum"],
+            [str(BIN / "votum"), "worker", "--pool", "votum"],
             server.env(
                 **(worker_env or {}),
                 VOTUM_HOME=str(votum_home),
@@ -159,6 +160,7 @@ def running_worker(
             ),
             work / "worker.log",
         )
+        server.worker_log = work / "worker.log"
         yield server
     finally:
         if worker is not None:
@@ -181,11 +183,28 @@ def run_intraday(server: _Server, parameters: dict[str, Any], timeout: float = 9
     return run_deployment(server, INTRADAY, parameters, timeout)
 
 
+def _wait_until_warm(server: _Server, timeout: float = 300) -> None:
+    """A warm worker is one waiting for its next run with its process ready
+    (``votum worker`` says so in its log), as between a day's scheduled runs."""
+    assert server.worker_log is not None
+    deadline = time.monotonic() + timeout
+    while True:
+        log = server.worker_log.read_text(errors="replace")
+        if log.count("is ready for the next flow run") > log.count("starts in a warm process"):
+            return
+        if time.monotonic() > deadline:
+            raise SystemExit(
+                f"the worker had no warm process in {timeout:.0f} s: see {server.worker_log}"
+            )
+        time.sleep(0.2)
+
+
 def run_deployment(
     server: _Server, name: str, parameters: dict[str, Any], timeout: float = 900
 ) -> WorkerRun:
     """A run of deployment ``name`` with ``parameters`` as its one parameter ``run``;
     waits for its end; its times from the server's state history."""
+    _wait_until_warm(server)
     deployment = server.request(f"/deployments/name/{name}")
     created = server.request(
         f"/deployments/{deployment['id']}/create_flow_run", {"parameters": {"run": parameters}}

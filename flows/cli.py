@@ -451,6 +451,12 @@ def _command_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _command_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from flows.worker.warm_worker import run_worker
+
+    return run_worker(args.prefect_arguments)
+
+
 def _command_unsubscribe_inbox(args: argparse.Namespace, settings: Settings) -> int:
     from flows.notify.journal import open_journal
     from flows.signing import installation_secret
@@ -679,6 +685,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8765, help="port to listen on (8765)")
     serve.set_defaults(handler=_command_serve)
 
+    worker = commands.add_parser(
+        "worker",
+        help="a Prefect process worker whose next flow run's process is ready beforehand",
+        description="`prefect worker start` (the same options, e.g. --pool votum) with the "
+        "next flow run's process warmed up: Prefect, the flows, dbt and the quality gates "
+        "loaded before the run comes.",
+    )
+    worker.add_argument(
+        "prefect_arguments", nargs=argparse.REMAINDER, help="options of `prefect worker start`"
+    )
+    worker.set_defaults(handler=_command_worker)
+
     inbox = commands.add_parser(
         "unsubscribe-inbox", help="honour the opt-out emails in a Maildir (the mailto link)"
     )
@@ -793,15 +811,26 @@ def _flows_ready(args: argparse.Namespace, settings: Settings) -> Iterator[None]
         yield
 
 
+def _parse(argv: list[str]) -> argparse.Namespace:
+    """The command line; everything after ``worker`` is Prefect's, as it stands (argparse
+    would take ``--pool`` as one of ours)."""
+    if argv[:1] == ["worker"] and not {"-h", "--help"} & set(argv[1:2]):
+        args = build_parser().parse_args(["worker"])
+        args.prefect_arguments = argv[1:]
+        return args
+    return build_parser().parse_args(argv)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = _parse(sys.argv[1:] if argv is None else list(argv))
     settings: Settings | None = None
     try:
         settings = get_settings()
         sends = _sending_check(args)
         if sends is not None:
             check_sending_settings(settings, smtp=sends)
-        settings.apply_runtime_environment()
+        if args.command != "worker":  # a worker uses Prefect's own profile and home
+            settings.apply_runtime_environment()
         if args.command not in USES_THE_WAREHOUSE:
             with _flows_ready(args, settings):
                 code: int = args.handler(args, settings)

@@ -25,6 +25,7 @@ from flows.side_process import (
     end_side_process,
     log_line,
     reply_channel,
+    requests,
     side_process_for,
     start_side_process,
 )
@@ -115,8 +116,8 @@ def serve(common_args: list[str]) -> None:
     release_duckdb()
     # A project that does not parse is reported by each command, as dbt would in-process.
     manifest = parsed.result if parsed.success and isinstance(parsed.result, Manifest) else None
-    for line in sys.stdin:
-        args = list(json.loads(line)["args"])
+    for request in requests(replies):
+        args = list(request["args"])
         started = time.monotonic()
         outcome = run_dbt(dbtRunner(manifest=manifest), args)
         replies.write(

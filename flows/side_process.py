@@ -24,10 +24,12 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, TextIO
+
+READY_CHECK = b'{"ready": true}\n'
 
 
 class SideProcessEndedError(Exception):
@@ -64,6 +66,20 @@ class SideProcess:
             self.served += 1
         reply: dict[str, Any] = json.loads(line)
         return reply
+
+    def wait_until_ready(self) -> None:
+        """Wait until the child has loaded its library and reads requests."""
+        with self._lock:
+            stdin, stdout = self.process.stdin, self.process.stdout
+            assert stdin is not None and stdout is not None
+            try:
+                stdin.write(READY_CHECK)
+                stdin.flush()
+                line = stdout.readline()
+            except (BrokenPipeError, ConnectionResetError):
+                line = b""
+            if not line:
+                raise SideProcessEndedError(self.process.wait(), self.log_path)
 
     def close_input(self) -> None:
         """No more requests: the child's loop ends at the end of its input."""
@@ -138,6 +154,24 @@ def stop_side_processes() -> None:
     """Stop every side process of this process (they stop at exit anyway)."""
     while _running:
         _running.popitem()[1].stop()
+
+
+def wait_until_side_processes_ready() -> None:
+    """Wait until every side process of this process is ready for requests."""
+    for running in list(_running.values()):
+        running.wait_until_ready()
+
+
+def requests(replies: TextIO) -> Iterator[dict[str, Any]]:
+    """In a child: each request on its input, in order, until the input ends; a
+    readiness check (:meth:`SideProcess.wait_until_ready`) is answered here."""
+    for line in sys.stdin:
+        if line.encode() == READY_CHECK:
+            replies.write('{"ready": true}\n')
+            replies.flush()
+            continue
+        request: dict[str, Any] = json.loads(line)
+        yield request
 
 
 def reply_channel() -> TextIO:

@@ -433,3 +433,12 @@ def test_unusable_sending_settings_stop_sending_commands_at_start(tmp_path: Path
     # Commands that send nothing are not refused for a mail setting.
     status = _votum("status", home=home, cwd=tmp_path, **login_without_password)
     assert status.returncode == 0, status.stderr
+
+
+def test_everything_after_worker_is_prefect_s_worker_options() -> None:
+    from flows.cli import _parse
+
+    args = _parse(["worker", "--pool", "votum", "--limit", "1", "--name", "bank-1"])
+    assert args.command == "worker"
+    assert args.prefect_arguments == ["--pool", "votum", "--limit", "1", "--name", "bank-1"]
+    assert _parse(["run", "--no-send"]).command == "run"  # the others as before

@@ -94,6 +94,23 @@ def test_a_build_in_dbt_s_process_is_the_build_in_process(two_days: Settings) ->
     assert process.process.returncode == 0
 
 
+def test_a_dbt_process_tells_when_it_is_ready_without_a_command(two_days: Settings) -> None:
+    process = _start(two_days)
+    side_process.wait_until_side_processes_ready()  # dbt imported, the project parsed
+    # Its answer was read: the reply to the next command is that command's.
+    assert process.served == 0
+    invoke_dbt(two_days, ["test", "--select", "fct_rating_changes"])
+    assert process.served == 1
+
+
+def test_a_dbt_process_that_dies_while_getting_ready_is_told(two_days: Settings) -> None:
+    process = _start(two_days)
+    os.kill(process.process.pid, signal.SIGKILL)
+    with pytest.raises(side_process.SideProcessEndedError) as raised:
+        process.wait_until_ready()
+    assert raised.value.exit_code == -signal.SIGKILL
+
+
 def test_a_failing_data_test_in_dbt_s_process_is_reported_by_name(two_days: Settings) -> None:
     _start(two_days)
     with duckdb.connect(str(two_days.warehouse_path)) as con:

@@ -24,7 +24,13 @@ from flows.quality.gates import (
 )
 from flows.quality.gx_project import import_great_expectations
 from flows.settings import Settings, get_settings
-from flows.side_process import end_side_process, log_line, reply_channel, start_side_process
+from flows.side_process import (
+    end_side_process,
+    log_line,
+    reply_channel,
+    requests,
+    start_side_process,
+)
 
 
 def start_checkpoint_process(settings: Settings) -> bool:
@@ -55,8 +61,8 @@ def serve(overrides: dict[str, object]) -> None:
             "quality_results_kept": overrides["quality_results_kept"],
         }
     )
-    for line in sys.stdin:
-        name = str(json.loads(line)["checkpoint"])
+    for request in requests(replies):
+        name = str(request["checkpoint"])
         started = time.monotonic()
         try:
             outcomes = run_checkpoint(settings, name)
